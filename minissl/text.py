@@ -1,0 +1,316 @@
+"""Text as tokens: a character tokenizer and a byte-level BPE tokenizer trained from scratch.
+
+Built in the chapter *Text as tokens* (``notebooks/02_text_as_tokens.ipynb``); used by the GPT, masked-word
+and CLIP chapters.
+
+- :class:`CharTokenizer`: one id per character seen in training. Simple, but a character it never saw
+  cannot be encoded.
+- :class:`BPETokenizer`: byte-level byte-pair encoding. Text -> UTF-8 bytes (ids 0..255, so *every* string
+  can be encoded), then learned merges glue frequent neighbouring pairs into new ids 256, 257, ...
+  ``decode(encode(s)) == s`` for any string.
+
+Both have ``encode(str) -> list[int]``, ``decode(ids) -> str``, ``vocab_size``, ``save(path)`` /
+``load(path)`` (JSON, written atomically) and optional special tokens (e.g. ``[MASK]``, ``[PAD]``) whose ids
+come after the ordinary ones; they never appear from ``encode`` of plain text.
+
+:func:`next_token_batches` cuts random windows out of a token stream: inputs ``x`` and targets ``y``
+(``x`` shifted by one), the labels that come for free.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import torch
+
+from minissl.utils import atomic_path
+
+# Pre-tokenisation (as in GPT-2, with the standard library's `re`): split text into chunks -- a word with
+# its leading space, a number, a run of punctuation, whitespace -- and never merge across chunks. The last
+# alternatives match any single character, so the chunks always cover the whole text, in order.
+SPLIT_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?[^\W\d_]+| ?\d+| ?[^\s\w]+|\s+(?!\S)|\s+|\S"""
+_FORMAT = "minissl.text"
+
+
+class TokenizerFileError(ValueError):
+    """A tokenizer file that is missing, unreadable, or not one this module wrote."""
+
+
+def _check_ids(ids, vocab_size: int, who: str) -> list[int]:
+    if isinstance(ids, torch.Tensor):
+        ids = ids.tolist()
+    ids = list(ids)
+    bad = [i for i in ids if not isinstance(i, int) or not 0 <= i < vocab_size]
+    if bad:
+        raise ValueError(f"{who}.decode: token ids must be ints in [0, {vocab_size}), got {bad[:5]!r}"
+                         f"{' ...' if len(bad) > 5 else ''}")
+    return ids
+
+
+def _check_specials(special_tokens: Sequence[str], who: str) -> list[str]:
+    special_tokens = list(special_tokens)
+    if len(set(special_tokens)) != len(special_tokens) or not all(isinstance(s, str) and s
+                                                                   for s in special_tokens):
+        raise ValueError(f"{who}: special_tokens must be distinct non-empty strings, got {special_tokens!r}")
+    return special_tokens
+
+
+def _write_json(path, state: dict) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(state), encoding="utf-8")
+    return Path(path)
+
+
+def _read_json(path, kind: str) -> dict:
+    path = Path(path)
+    if not path.exists():
+        raise TokenizerFileError(f"{kind}.load: no file at {path}; save one first with tokenizer.save(path)")
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise TokenizerFileError(f"{kind}.load: {path} is not valid JSON ({err}); was it truncated? "
+                                 f"Re-save it with {kind}.save") from err
+    if not isinstance(state, dict) or state.get("format") != _FORMAT or state.get("kind") != kind:
+        found = state.get("kind") if isinstance(state, dict) else type(state).__name__
+        raise TokenizerFileError(f"{kind}.load: {path} is not a {kind} file written by minissl "
+                                 f"(found kind={found!r}); load it with the class that saved it")
+    return state
+
+
+class CharTokenizer:
+    """One id per character: ``chars[i]`` has id ``i`` (then the special tokens, if any).
+
+    >>> tok = CharTokenizer.train("hello")
+    >>> tok.decode(tok.encode("hole"))
+    'hole'
+    """
+
+    def __init__(self, chars: Iterable[str], special_tokens: Sequence[str] = ()):
+        chars = list(chars)
+        if not chars or any(not isinstance(c, str) or len(c) != 1 for c in chars) or len(set(chars)) != len(chars):
+            raise ValueError("CharTokenizer: chars must be a non-empty sequence of distinct single characters")
+        self.chars = chars
+        self.special_tokens = _check_specials(special_tokens, "CharTokenizer")
+        self.stoi = {c: i for i, c in enumerate(chars)}
+        self.special = {s: len(chars) + i for i, s in enumerate(self.special_tokens)}
+        self._itos = chars + self.special_tokens
+
+    @classmethod
+    def train(cls, text: str, special_tokens: Sequence[str] = ()) -> CharTokenizer:
+        """The sorted set of characters in ``text`` is the vocabulary."""
+        if not isinstance(text, str) or not text:
+            raise ValueError("CharTokenizer.train: text must be a non-empty string")
+        return cls(sorted(set(text)), special_tokens)
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self._itos)
+
+    def encode(self, text: str) -> list[int]:
+        """``str`` -> list of ids. A character not seen in training is an error (BPE has no such gap)."""
+        try:
+            return [self.stoi[c] for c in text]
+        except KeyError as err:
+            unseen = sorted({c for c in text if c not in self.stoi})
+            raise ValueError(f"CharTokenizer.encode: characters never seen in training: {unseen[:10]!r}. "
+                             "Train on text that contains them, or use BPETokenizer (byte-level: encodes "
+                             "any string)") from err
+
+    def decode(self, ids) -> str:
+        return "".join(self._itos[i] for i in _check_ids(ids, self.vocab_size, "CharTokenizer"))
+
+    def save(self, path) -> Path:
+        """Write the vocabulary as JSON (atomically: never a half-written file)."""
+        return _write_json(path, {"format": _FORMAT, "kind": "CharTokenizer", "version": 1,
+                                  "chars": self.chars, "special_tokens": self.special_tokens})
+
+    @classmethod
+    def load(cls, path) -> CharTokenizer:
+        state = _read_json(path, "CharTokenizer")
+        try:
+            return cls(state["chars"], state.get("special_tokens", ()))
+        except (KeyError, TypeError, ValueError) as err:
+            raise TokenizerFileError(f"CharTokenizer.load: {path} is damaged ({err})") from err
+
+    def __repr__(self) -> str:
+        return f"CharTokenizer(vocab_size={self.vocab_size})"
+
+
+def _merge(ids: list[int], pair: tuple[int, int], new_id: int) -> list[int]:
+    """Replace every non-overlapping occurrence of ``pair`` in ``ids`` (left to right) by ``new_id``."""
+    out, i, n = [], 0, len(ids)
+    a, b = pair
+    while i < n:
+        if i < n - 1 and ids[i] == a and ids[i + 1] == b:
+            out.append(new_id)
+            i += 2
+        else:
+            out.append(ids[i])
+            i += 1
+    return out
+
+
+class BPETokenizer:
+    """Byte-level byte-pair encoding.
+
+    Ids 0..255 are the raw bytes; merge ``k`` (a pair of ids) creates id ``256 + k``; special tokens follow.
+
+    >>> tok = BPETokenizer.train("low lower lowest " * 50, vocab_size=260)
+    >>> tok.decode(tok.encode("lowest! ✓"))
+    'lowest! ✓'
+    """
+
+    def __init__(self, merges: Sequence[Sequence[int]] = (), special_tokens: Sequence[str] = (),
+                 pattern: str = SPLIT_PATTERN):
+        merges = [tuple(m) for m in merges]
+        for k, m in enumerate(merges):
+            if len(m) != 2 or not all(isinstance(i, int) and 0 <= i < 256 + k for i in m):
+                raise ValueError(f"BPETokenizer: merge {k} is {m!r}; each merge must be a pair of existing "
+                                 f"ids (< {256 + k})")
+        self.merges: list[tuple[int, int]] = merges
+        self.ranks = {m: k for k, m in enumerate(merges)}  # lower rank = learned earlier = applied first
+        self.special_tokens = _check_specials(special_tokens, "BPETokenizer")
+        self.pattern = pattern
+        self._split = re.compile(pattern)
+        self.vocab: list[bytes] = [bytes([i]) for i in range(256)]
+        for a, b in merges:
+            self.vocab.append(self.vocab[a] + self.vocab[b])
+        self.special = {s: 256 + len(merges) + i for i, s in enumerate(self.special_tokens)}
+        self._cache: dict[str, list[int]] = {}
+
+    # ---- training ------------------------------------------------------------------------------------
+    @classmethod
+    def train(cls, text: str, vocab_size: int, special_tokens: Sequence[str] = (), pattern: str = SPLIT_PATTERN,
+              verbose: bool = False) -> BPETokenizer:
+        """Learn ``vocab_size - 256 - len(special_tokens)`` merges on ``text``.
+
+        Efficient on a megabyte of text: pairs are counted over the *unique* chunks, weighted by how often
+        each chunk occurs, and after a merge only the chunks that contain the merged pair are recounted.
+        Ties between equally frequent pairs go to the smallest pair, so training is deterministic.
+        """
+        special_tokens = _check_specials(special_tokens, "BPETokenizer.train")
+        n_merges = vocab_size - 256 - len(special_tokens)
+        if not isinstance(text, str) or not text:
+            raise ValueError("BPETokenizer.train: text must be a non-empty string")
+        if n_merges < 0:
+            raise ValueError(f"BPETokenizer.train: vocab_size={vocab_size} is below the 256 byte ids plus "
+                             f"{len(special_tokens)} special tokens; use vocab_size >= {256 + len(special_tokens)}")
+        chunk_counts = Counter(re.findall(pattern, text))
+        words = [list(w.encode("utf-8", "surrogatepass")) for w in chunk_counts]
+        freqs = list(chunk_counts.values())
+        pair_counts: Counter = Counter()
+        where: dict[tuple[int, int], set[int]] = {}  # pair -> the words that contain it
+        for w, (ids, f) in enumerate(zip(words, freqs)):
+            for pair in zip(ids, ids[1:]):
+                pair_counts[pair] += f
+                where.setdefault(pair, set()).add(w)
+        merges: list[tuple[int, int]] = []
+        for k in range(n_merges):
+            if not pair_counts:
+                break  # every chunk is a single token: nothing left to merge
+            best = max(pair_counts, key=lambda p: (pair_counts[p], -p[0], -p[1]))
+            new_id = 256 + k
+            merges.append(best)
+            for w in where.pop(best, ()):
+                ids, f = words[w], freqs[w]
+                for pair in zip(ids, ids[1:]):  # forget this word's old pairs...
+                    pair_counts[pair] -= f
+                    if pair_counts[pair] <= 0:
+                        del pair_counts[pair]
+                ids = words[w] = _merge(ids, best, new_id)
+                for pair in zip(ids, ids[1:]):  # ...and count its new ones
+                    pair_counts[pair] += f
+                    where.setdefault(pair, set()).add(w)
+            pair_counts.pop(best, None)
+            if verbose and (k < 10 or (k + 1) % 100 == 0):
+                print(f"merge {k + 1}/{n_merges}: {best} -> {new_id}")
+        return cls(merges, special_tokens, pattern)
+
+    # ---- using it ----------------------------------------------------------------------------------------
+    @property
+    def vocab_size(self) -> int:
+        return 256 + len(self.merges) + len(self.special_tokens)
+
+    def _encode_chunk(self, chunk: str) -> list[int]:
+        ids = list(chunk.encode("utf-8", "surrogatepass"))
+        while len(ids) >= 2:  # apply the earliest-learned merge present, until none applies
+            pair = min(zip(ids, ids[1:]), key=lambda p: self.ranks.get(p, float("inf")))
+            if pair not in self.ranks:
+                break
+            ids = _merge(ids, pair, 256 + self.ranks[pair])
+        return ids
+
+    def encode(self, text: str) -> list[int]:
+        """``str`` -> list of ids; works for any string (unseen characters fall back to their bytes)."""
+        if not isinstance(text, str):
+            raise TypeError(f"BPETokenizer.encode: expected a str, got {type(text).__name__}")
+        out: list[int] = []
+        cache = self._cache
+        for chunk in self._split.findall(text):
+            ids = cache.get(chunk)
+            if ids is None:
+                ids = self._encode_chunk(chunk)
+                if len(cache) < 200_000:
+                    cache[chunk] = ids
+            out.extend(ids)
+        return out
+
+    def token_bytes(self, token_id: int) -> bytes:
+        """The bytes one ordinary token stands for (special tokens: their name in UTF-8)."""
+        if 0 <= token_id < len(self.vocab):
+            return self.vocab[token_id]
+        return self.special_tokens[token_id - len(self.vocab)].encode("utf-8")
+
+    def decode(self, ids) -> str:
+        """ids -> ``str``. Exact inverse of :meth:`encode`; a byte sequence that is not valid UTF-8 (possible
+        for sampled ids) shows the replacement character instead of failing."""
+        ids = _check_ids(ids, self.vocab_size, "BPETokenizer")
+        data = b"".join(self.token_bytes(i) for i in ids)
+        try:
+            return data.decode("utf-8", "surrogatepass")
+        except UnicodeDecodeError:
+            return data.decode("utf-8", "replace")
+
+    def save(self, path) -> Path:
+        """Write merges, special tokens and the split pattern as JSON (atomically)."""
+        return _write_json(path, {"format": _FORMAT, "kind": "BPETokenizer", "version": 1,
+                                  "merges": [list(m) for m in self.merges],
+                                  "special_tokens": self.special_tokens, "pattern": self.pattern})
+
+    @classmethod
+    def load(cls, path) -> BPETokenizer:
+        state = _read_json(path, "BPETokenizer")
+        try:
+            return cls(state["merges"], state.get("special_tokens", ()), state.get("pattern", SPLIT_PATTERN))
+        except (KeyError, TypeError, ValueError, re.error) as err:
+            raise TokenizerFileError(f"BPETokenizer.load: {path} is damaged ({err})") from err
+
+    def __repr__(self) -> str:
+        return (f"BPETokenizer(vocab_size={self.vocab_size}, merges={len(self.merges)}, "
+                f"special_tokens={self.special_tokens})")
+
+
+def next_token_batches(data: torch.Tensor, block_size: int, batch_size: int, seed: int = 0):
+    """``batches(step) -> (x, y)`` for :func:`minissl.train.fit`: random windows of a 1-D token tensor.
+
+    ``x`` is ``(batch_size, block_size)`` and ``y`` is ``x`` shifted by one token: the label of every
+    position is the next token. Deterministic in ``(seed, step)``, so a resumed run sees the same batches.
+    """
+    if not isinstance(data, torch.Tensor) or data.dim() != 1:
+        raise ValueError("next_token_batches: data must be a 1-D tensor of token ids")
+    if len(data) <= block_size + 1:
+        raise ValueError(f"next_token_batches: data has {len(data)} tokens, need more than block_size+1 "
+                         f"= {block_size + 1}")
+    offsets = torch.arange(block_size + 1)
+
+    def batch(step: int):
+        g = torch.Generator().manual_seed(seed * 1_000_003 + step)
+        starts = torch.randint(len(data) - block_size - 1, (batch_size, 1), generator=g)
+        window = data[starts + offsets]  # (B, T+1) in one gather, no Python loop
+        return window[:, :-1], window[:, 1:]
+
+    return batch

@@ -1,0 +1,289 @@
+"""One training loop for every chapter: ``fit``.
+
+Defined in chapter 1, section *One training loop for the whole book*. What it does each step:
+
+1. get a batch (``batches(step)`` or the next item of an iterable), move it to the device;
+2. ``loss = loss_fn(model, batch)`` under bf16 autocast on CUDA;
+3. stop with :class:`TrainingDiverged` if the loss is NaN or infinite (naming the step);
+4. backward, clip the gradient norm, AdamW step, learning-rate schedule (linear warm-up, then cosine);
+5. ``after_step(model, step)`` for what happens outside the gradient (an EMA teacher, a centre);
+6. every ``eval_every`` steps: ``eval_fn(model)`` -> metrics in the history; a checkpoint if asked.
+
+Checkpoints are written to a temporary file and moved into place, and read with
+``torch.load(weights_only=True)``: no code runs when a checkpoint is loaded. ``resume=True`` continues the
+same run from the last checkpoint.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Callable, Iterable
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from minissl.utils import atomic_path
+
+with warnings.catch_warnings():  # tqdm.auto warns when ipywidgets is missing; the text bar is what we want
+    warnings.simplefilter("ignore")
+    from tqdm.auto import tqdm
+
+
+class TrainingDiverged(FloatingPointError):
+    """The loss became NaN or infinite."""
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be used for this model."""
+
+
+@dataclass
+class History:
+    """What a run logged: for each metric name, the steps it was logged at and its values.
+
+    ``history.plot()`` draws every metric; ``history["loss"]`` is the list of values.
+    """
+
+    steps: dict[str, list[int]] = field(default_factory=dict)
+    values: dict[str, list[float]] = field(default_factory=dict)
+    seconds: float = 0.0  # wall time spent in fit() over the whole run (resumes included)
+
+    def log(self, step: int, **metrics: float) -> None:
+        for name, value in metrics.items():
+            self.steps.setdefault(name, []).append(int(step))
+            self.values.setdefault(name, []).append(float(value))
+
+    def __getitem__(self, name: str) -> list[float]:
+        if name not in self.values:
+            raise KeyError(f"History: no metric {name!r}; logged metrics are {sorted(self.values)}")
+        return self.values[name]
+
+    def last(self, name: str) -> float:
+        return self[name][-1]
+
+    def state_dict(self) -> dict:
+        return {"steps": self.steps, "values": self.values, "seconds": self.seconds}
+
+    @classmethod
+    def from_state_dict(cls, state: dict) -> History:
+        return cls(dict(state["steps"]), dict(state["values"]), float(state["seconds"]))
+
+    def plot(self, names=None, ax=None, **kwargs):
+        from minissl.plots import plot_history
+
+        return plot_history(self, names=names, ax=ax, **kwargs)
+
+
+def warmup_cosine(step: int, total_steps: int, warmup_steps: int, min_ratio: float = 0.1) -> float:
+    """Learning-rate multiplier: linear from ~0 to 1 over ``warmup_steps``, then cosine down to ``min_ratio``."""
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+    return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+def adamw(model: nn.Module, lr: float, weight_decay: float = 0.0, betas=(0.9, 0.95)) -> torch.optim.AdamW:
+    """AdamW with weight decay on matrices only (weights of linear and conv layers, embeddings), never on
+    biases and normalisation gains: shrinking those towards zero helps nothing."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.dim() >= 2]
+    no_decay = [p for p in params if p.dim() < 2]
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=lr, betas=betas)
+
+
+def to_device(batch, device: torch.device):
+    """Move a tensor, or a tuple/list/dict of tensors, to ``device``."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(to_device(b, device) for b in batch)
+    if isinstance(batch, dict):
+        return {k: to_device(v, device) for k, v in batch.items()}
+    return batch
+
+
+def _model_signature(model: nn.Module) -> dict:
+    return {"class": type(model).__name__, "shapes": {k: list(v.shape) for k, v in model.state_dict().items()}}
+
+
+def save_checkpoint(path, model: nn.Module, optimizer=None, scheduler=None, step: int = 0,
+                    history: History | None = None, extra: dict | None = None) -> Path:
+    """Write model (+ optimizer, schedule, step, history, RNG state) atomically to ``path``."""
+    state = {
+        "model": model.state_dict(),
+        "signature": _model_signature(model),
+        "optimizer": optimizer.state_dict() if optimizer is not None else None,
+        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "step": int(step),
+        "history": history.state_dict() if history is not None else None,
+        "rng": torch.get_rng_state(),
+        "extra": extra or {},
+    }
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+    return Path(path)
+
+
+def load_checkpoint(path, model: nn.Module, optimizer=None, scheduler=None, map_location="cpu") -> dict:
+    """Load a checkpoint written by :func:`save_checkpoint` into ``model`` (and optimizer, scheduler).
+
+    Read with ``weights_only=True``. A checkpoint of another model is refused with the first mismatch.
+    Returns the whole state (``step``, ``history``, ``extra``...).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"load_checkpoint: no checkpoint at {path}")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # truncated file, or a pickle that wants more than tensors
+        raise CheckpointError(f"load_checkpoint: {path} is not a readable minissl checkpoint ({err})") from err
+    if not isinstance(state, dict) or "model" not in state or "signature" not in state:
+        raise CheckpointError(f"load_checkpoint: {path} is not a minissl checkpoint (no model/signature)")
+    mine, theirs = _model_signature(model), state["signature"]
+    if mine != theirs:
+        detail = f"it holds a {theirs['class']}, this is a {mine['class']}"
+        if theirs["class"] == mine["class"]:
+            diff = sorted(k for k in set(mine["shapes"]) | set(theirs["shapes"])
+                          if mine["shapes"].get(k) != theirs["shapes"].get(k))
+            detail = f"same class ({mine['class']}) but other sizes; first differing tensor: {diff[0]} " \
+                     f"(checkpoint {theirs['shapes'].get(diff[0])}, model {mine['shapes'].get(diff[0])})"
+        raise CheckpointError(
+            f"load_checkpoint: {path} was saved from another model: {detail}. Build the model with the "
+            "preset it was trained with, or delete the checkpoint to train from scratch."
+        )
+    model.load_state_dict(state["model"])
+    if optimizer is not None and state["optimizer"] is not None:
+        optimizer.load_state_dict(state["optimizer"])
+    if scheduler is not None and state["scheduler"] is not None:
+        scheduler.load_state_dict(state["scheduler"])
+    return state
+
+
+def _batch_source(batches) -> Callable[[int], object]:
+    """Turn ``batches`` (a function of the step, or an iterable re-read when exhausted) into ``f(step)``."""
+    if callable(batches):
+        return batches
+    if not isinstance(batches, Iterable):
+        raise TypeError(f"fit: batches must be a function step -> batch or an iterable, got {type(batches)}")
+    iterator = iter(batches)
+
+    def next_batch(step: int):
+        nonlocal iterator
+        try:
+            return next(iterator)
+        except StopIteration:  # one epoch done: start the next
+            iterator = iter(batches)
+            return next(iterator)
+
+    return next_batch
+
+
+def fit(
+    model: nn.Module,
+    loss_fn: Callable,
+    batches,
+    *,
+    steps: int,
+    lr: float = 1e-3,
+    weight_decay: float = 0.0,
+    warmup_steps: int = 0,
+    min_lr_ratio: float = 0.1,
+    grad_clip: float | None = 1.0,
+    optimizer: torch.optim.Optimizer | None = None,
+    after_step: Callable[[nn.Module, int], None] | None = None,
+    eval_fn: Callable[[nn.Module], dict] | None = None,
+    eval_every: int | None = None,
+    log_every: int = 10,
+    checkpoint: str | Path | None = None,
+    checkpoint_every: int | None = None,
+    resume: bool = False,
+    device: torch.device | str | None = None,
+    amp: bool = True,
+    progress: bool = True,
+    desc: str = "train",
+) -> History:
+    """Train ``model`` for ``steps`` optimizer steps and return the :class:`History`.
+
+    Args:
+        model: any ``nn.Module``; moved to ``device`` (default: where its parameters are).
+        loss_fn: ``loss_fn(model, batch)`` -> scalar loss, or ``(loss, {"name": value, ...})`` to log more.
+        batches: ``batches(step)`` -> batch (deterministic and resumable), or an iterable (cycled).
+        steps: total optimizer steps of the run (a resumed run counts the steps already done).
+        lr, weight_decay, warmup_steps, min_lr_ratio: AdamW on matrices + warm-up/cosine schedule
+            (ignored for ``optimizer`` if you pass your own; the schedule still applies).
+        grad_clip: max global gradient norm (None: no clipping).
+        after_step: called as ``after_step(model, step)`` after each optimizer step (EMA teacher, centre).
+        eval_fn: ``eval_fn(model)`` -> dict of metrics, run every ``eval_every`` steps and at the end
+            (the model is put in eval mode and no gradients are kept).
+        log_every: log the training loss (mean since the last log) every this many steps.
+        checkpoint: path of the checkpoint file; written every ``checkpoint_every`` steps and at the end.
+        resume: continue from ``checkpoint`` if it exists (same model, same optimizer state, same step).
+        amp: bf16 autocast on CUDA (ignored on CPU, where float32 is both faster and exact).
+    """
+    if steps <= 0:
+        raise ValueError(f"fit: steps must be positive, got {steps}")
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    model.to(device)
+    optimizer = optimizer or adamw(model, lr, weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: warmup_cosine(s, steps, warmup_steps, min_lr_ratio)
+    )
+    history, start = History(), 0
+    if resume and checkpoint is not None and Path(checkpoint).exists():
+        state = load_checkpoint(checkpoint, model, optimizer, scheduler, map_location=device)
+        start, history = state["step"], History.from_state_dict(state["history"])
+        torch.set_rng_state(state["rng"])
+    get_batch = _batch_source(batches)
+    autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if amp and device.type == "cuda" else nullcontext())
+
+    def evaluate(step: int) -> None:
+        model.eval()
+        with torch.no_grad(), autocast:
+            metrics = eval_fn(model)
+        model.train()
+        history.log(step, **metrics)
+
+    model.train()
+    running, count, t0 = 0.0, 0, time.perf_counter()
+    bar = tqdm(range(start, steps), desc=desc, disable=not progress, initial=start, total=steps,
+               mininterval=1.0, dynamic_ncols=True)
+    for step in bar:
+        batch = to_device(get_batch(step), device)
+        with autocast:
+            out = loss_fn(model, batch)
+        loss, extra = out if isinstance(out, tuple) else (out, {})
+        if not torch.isfinite(loss):
+            raise TrainingDiverged(
+                f"fit: the loss became {loss.item()} at step {step} (lr {scheduler.get_last_lr()[0]:.2e}); "
+                "training stopped. Lower the learning rate, add warm-up, or check the inputs for NaN."
+            )
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if grad_clip is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        optimizer.step()
+        scheduler.step()
+        if after_step is not None:
+            after_step(model, step)
+        running, count = running + loss.item(), count + 1
+        done = step + 1
+        if done % log_every == 0 or done == steps:
+            history.log(done, loss=running / count, lr=scheduler.get_last_lr()[0],
+                        **{k: float(v) for k, v in extra.items()})
+            bar.set_postfix(loss=f"{running / count:.4f}")
+            running, count = 0.0, 0
+        if eval_fn is not None and ((eval_every and done % eval_every == 0) or done == steps):
+            evaluate(done)
+        if checkpoint is not None and ((checkpoint_every and done % checkpoint_every == 0) or done == steps):
+            history.seconds += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            save_checkpoint(checkpoint, model, optimizer, scheduler, done, history)
+    bar.close()
+    history.seconds += time.perf_counter() - t0
+    return history

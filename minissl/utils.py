@@ -1,0 +1,71 @@
+"""Seeding, device choice and atomic file writes: the few things every chapter needs once.
+
+Defined in chapter 1 ("Labels from the data itself"), section *Reproducible runs*.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and torch (CPU and CUDA) in one place.
+
+    On CPU the same seed then gives the same numbers. Returns a ``torch.Generator`` seeded the same way, for
+    code that wants its own stream of random numbers (augmentations, masking).
+    """
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise TypeError(f"seed_everything: seed must be an int, got {type(seed).__name__} ({seed!r})")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    return torch.Generator().manual_seed(seed)
+
+
+def device(prefer: str | None = None) -> torch.device:
+    """The device to train on: ``prefer`` if given, else CUDA when available, else the CPU.
+
+    ``MINISSL_DEVICE`` (e.g. ``cpu``) overrides the automatic choice, which helps to run the CPU path on a
+    GPU machine.
+    """
+    name = prefer or os.environ.get("MINISSL_DEVICE")
+    if name:
+        dev = torch.device(name)
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError(
+                f"device: '{name}' was asked for but torch sees no CUDA GPU; "
+                "use 'cpu', or unset MINISSL_DEVICE to choose automatically"
+            )
+        return dev
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike):
+    """Yield a temporary path beside ``path``; move it into place only if the block finishes.
+
+    Whatever is written there is either complete at ``path`` or not there at all: an interrupted download
+    or checkpoint never leaves a half-written file under the real name.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)  # atomic on POSIX and Windows when on the same filesystem
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def count_parameters(model: torch.nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -1,0 +1,185 @@
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from minissl import train, utils
+
+
+def _problem():
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(256, 8, generator=g)
+    y = (X[:, 0] + X[:, 1] > 0).long()
+    return X, y
+
+
+def _model():
+    return torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Tanh(), torch.nn.Linear(16, 2))
+
+
+def _batches(X, y):
+    def batch(step):  # a function of the step: deterministic and resumable
+        idx = torch.randint(0, len(X), (32,), generator=torch.Generator().manual_seed(step))
+        return X[idx], y[idx]
+
+    return batch
+
+
+def _loss(model, batch):
+    x, y = batch
+    return F.cross_entropy(model(x), y)
+
+
+def _run(steps=30, **kw):
+    utils.seed_everything(0)
+    X, y = _problem()
+    model = _model()
+    history = train.fit(model, _loss, _batches(X, y), steps=steps, lr=1e-2, warmup_steps=5, progress=False, **kw)
+    return model, history
+
+
+def test_fit_learns_and_logs():
+    model, history = _run(steps=60, log_every=10)
+    assert history.steps["loss"] == [10, 20, 30, 40, 50, 60]
+    assert history["loss"][-1] < history["loss"][0]
+    assert len(history["lr"]) == 6 and history.seconds > 0
+
+
+def test_same_seed_same_run_on_cpu():
+    m1, h1 = _run()
+    m2, h2 = _run()
+    assert h1["loss"] == h2["loss"]
+    for p, q in zip(m1.parameters(), m2.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_iterable_batches_are_cycled():
+    X, y = _problem()
+    loader = [(X[i:i + 64], y[i:i + 64]) for i in range(0, 256, 64)]  # 4 batches, 10 steps
+    history = train.fit(_model(), _loss, loader, steps=10, progress=False, log_every=5)
+    assert history.steps["loss"] == [5, 10]
+
+
+def test_nan_loss_stops_and_names_the_step():
+    X, y = _problem()
+
+    def loss_fn(model, batch):
+        loss = _loss(model, batch)
+        return loss * float("nan") if loss_fn.calls == 3 else loss
+
+    def counting(model, batch):
+        out = loss_fn(model, batch)
+        loss_fn.calls += 1
+        return out
+
+    loss_fn.calls = 0
+    model = _model()
+    with pytest.raises(train.TrainingDiverged, match="became nan at step 3"):
+        train.fit(model, counting, _batches(X, y), steps=10, progress=False)
+    assert all(torch.isfinite(p).all() for p in model.parameters())  # the bad step was never applied
+
+
+def test_eval_and_after_step_hooks():
+    seen = []
+    model, history = _run(steps=20, eval_every=10, log_every=10,
+                          eval_fn=lambda m: {"acc": 0.5 + 0.0 * m.training},
+                          after_step=lambda m, s: seen.append(s))
+    assert history.steps["acc"] == [10, 20] and history["acc"] == [0.5, 0.5]
+    assert seen == list(range(20))
+
+
+def test_warmup_cosine_schedule():
+    values = [train.warmup_cosine(s, 100, 10, 0.1) for s in range(100)]
+    assert values[0] == pytest.approx(0.1) and values[9] == pytest.approx(1.0)
+    assert values[10] == pytest.approx(1.0)
+    assert values[-1] == pytest.approx(0.1, abs=1e-3)
+    assert all(a >= b for a, b in zip(values[10:], values[11:]))
+    assert train.warmup_cosine(55, 100, 10, 0.0) == pytest.approx(0.5)
+
+
+def test_weight_decay_only_on_matrices():
+    opt = train.adamw(_model(), lr=1e-3, weight_decay=0.1)
+    decay, no_decay = opt.param_groups
+    assert all(p.dim() == 2 for p in decay["params"]) and decay["weight_decay"] == 0.1
+    assert all(p.dim() == 1 for p in no_decay["params"]) and no_decay["weight_decay"] == 0.0
+
+
+def test_checkpoint_round_trip(tmp_path):
+    model, history = _run()
+    path = train.save_checkpoint(tmp_path / "ck.pt", model, step=30, history=history, extra={"note": "x"})
+    fresh = _model()
+    state = train.load_checkpoint(path, fresh)
+    for p, q in zip(model.parameters(), fresh.parameters()):
+        assert torch.equal(p, q)
+    assert state["step"] == 30 and state["extra"] == {"note": "x"}
+    assert train.History.from_state_dict(state["history"])["loss"] == history["loss"]
+
+
+def test_checkpoint_of_another_model_is_refused(tmp_path):
+    path = train.save_checkpoint(tmp_path / "ck.pt", _model())
+    with pytest.raises(train.CheckpointError, match=r"another model: same class \(Sequential\).*0.bias \(checkpoint \[16\], model \[32\]\)"):
+        train.load_checkpoint(path, torch.nn.Sequential(torch.nn.Linear(8, 32), torch.nn.Tanh(),
+                                                        torch.nn.Linear(32, 2)))
+    with pytest.raises(train.CheckpointError, match="it holds a Sequential, this is a Linear"):
+        train.load_checkpoint(path, torch.nn.Linear(8, 2))
+
+
+def test_bad_checkpoint_files(tmp_path):
+    with pytest.raises(train.CheckpointError, match="no checkpoint"):
+        train.load_checkpoint(tmp_path / "missing.pt", _model())
+    path = train.save_checkpoint(tmp_path / "ck.pt", _model())
+    (tmp_path / "cut.pt").write_bytes(path.read_bytes()[:100])
+    with pytest.raises(train.CheckpointError, match="not a readable"):
+        train.load_checkpoint(tmp_path / "cut.pt", _model())
+
+
+class _Evil:
+    def __reduce__(self):
+        return (print, ("code ran",))
+
+
+def test_checkpoint_loading_runs_no_code(tmp_path):
+    path = tmp_path / "evil.pt"
+    torch.save({"model": _Evil(), "signature": {}}, path)
+    with pytest.raises(train.CheckpointError, match="not a readable"):
+        train.load_checkpoint(path, _model())
+
+
+def test_failed_save_keeps_the_old_checkpoint(tmp_path, monkeypatch):
+    path = train.save_checkpoint(tmp_path / "ck.pt", _model())
+    before = path.read_bytes()
+
+    def broken_save(obj, f):
+        open(f, "wb").write(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(train.torch, "save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        train.save_checkpoint(path, _model())
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["ck.pt"]
+
+
+def test_resume_continues_the_same_run(tmp_path):
+    straight, h_straight = _run(steps=20, log_every=5)
+    X, y = _problem()
+    # a genuinely interrupted run: train 10 of 20 steps, then continue from its checkpoint
+    interrupted = tmp_path / "interrupted.pt"
+    utils.seed_everything(0)
+    m1 = _model()
+
+    def stop_at_10(model, step):
+        if step == 9:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train.fit(m1, _loss, _batches(X, y), steps=20, lr=1e-2, warmup_steps=5, progress=False, log_every=5,
+                  checkpoint=interrupted, checkpoint_every=5, after_step=stop_at_10)
+    m2 = _model()
+    h2 = train.fit(m2, _loss, _batches(X, y), steps=20, lr=1e-2, warmup_steps=5, progress=False, log_every=5,
+                   checkpoint=interrupted, resume=True)
+    assert h2.steps["loss"] == [5, 10, 15, 20]
+    assert h2["loss"][2:] == pytest.approx(h_straight["loss"][2:], abs=1e-6)
+    for p, q in zip(straight.parameters(), m2.parameters()):
+        torch.testing.assert_close(p, q)
+    assert not math.isnan(h2.seconds)
