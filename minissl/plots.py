@@ -19,7 +19,8 @@ def plot_history(history, names=None, ax=None, logy: bool = False, title: str | 
     ax = _axes(ax)
     names = names or [n for n in history.values if n != "lr"]
     for name in [names] if isinstance(names, str) else names:
-        ax.plot(history.steps[name], history.values[name], label=name, marker="." if len(history.values[name]) < 30 else None)
+        marker = "." if len(history.values[name]) < 30 else None  # few points: show each one
+        ax.plot(history.steps[name], history.values[name], label=name, marker=marker)
     ax.set_xlabel("step")
     if logy:
         ax.set_yscale("log")

@@ -91,8 +91,10 @@ class CharTokenizer:
 
     def __init__(self, chars: Iterable[str], special_tokens: Sequence[str] = ()):
         chars = list(chars)
-        if not chars or any(not isinstance(c, str) or len(c) != 1 for c in chars) or len(set(chars)) != len(chars):
-            raise ValueError("CharTokenizer: chars must be a non-empty sequence of distinct single characters")
+        if (not chars or any(not isinstance(c, str) or len(c) != 1 for c in chars)
+                or len(set(chars)) != len(chars)):
+            raise ValueError("CharTokenizer: chars must be a non-empty sequence of distinct single "
+                             "characters")
         self.chars = chars
         self.special_tokens = _check_specials(special_tokens, "CharTokenizer")
         self.stoi = {c: i for i, c in enumerate(chars)}
@@ -184,8 +186,8 @@ class BPETokenizer:
 
     # ---- training ------------------------------------------------------------------------------------
     @classmethod
-    def train(cls, text: str, vocab_size: int, special_tokens: Sequence[str] = (), pattern: str = SPLIT_PATTERN,
-              verbose: bool = False) -> BPETokenizer:
+    def train(cls, text: str, vocab_size: int, special_tokens: Sequence[str] = (),
+              pattern: str = SPLIT_PATTERN, verbose: bool = False) -> BPETokenizer:
         """Learn ``vocab_size - 256 - len(special_tokens)`` merges on ``text``.
 
         Efficient on a megabyte of text: pairs are counted over the *unique* chunks, weighted by how often
@@ -198,7 +200,8 @@ class BPETokenizer:
             raise ValueError("BPETokenizer.train: text must be a non-empty string")
         if n_merges < 0:
             raise ValueError(f"BPETokenizer.train: vocab_size={vocab_size} is below the 256 byte ids plus "
-                             f"{len(special_tokens)} special tokens; use vocab_size >= {256 + len(special_tokens)}")
+                             f"{len(special_tokens)} special tokens; use vocab_size >= "
+                             f"{256 + len(special_tokens)}")
         chunk_counts = Counter(re.findall(pattern, text))
         words = [list(w.encode("utf-8", "surrogatepass")) for w in chunk_counts]
         freqs = list(chunk_counts.values())

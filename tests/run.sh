@@ -9,5 +9,5 @@ start=$(date +%s)
 ruff check .
 # --nbval-lax: notebooks are committed without outputs, so their check cells (asserts) are the tests.
 python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=1200 -p no:cacheprovider \
-  --durations=0 "$@"
+  --durations=30 "$@"
 echo "tests: finished in $(( $(date +%s) - start )) s"

@@ -118,7 +118,8 @@ def test_checkpoint_round_trip(tmp_path):
 
 def test_checkpoint_of_another_model_is_refused(tmp_path):
     path = train.save_checkpoint(tmp_path / "ck.pt", _model())
-    with pytest.raises(train.CheckpointError, match=r"another model: same class \(Sequential\).*0.bias \(checkpoint \[16\], model \[32\]\)"):
+    expected = r"another model: same class \(Sequential\).*0.bias \(checkpoint \[16\], model \[32\]\)"
+    with pytest.raises(train.CheckpointError, match=expected):
         train.load_checkpoint(path, torch.nn.Sequential(torch.nn.Linear(8, 32), torch.nn.Tanh(),
                                                         torch.nn.Linear(32, 2)))
     with pytest.raises(train.CheckpointError, match="it holds a Sequential, this is a Linear"):

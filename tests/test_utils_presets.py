@@ -1,7 +1,7 @@
 import os
 import sys
 import types
-from dataclasses import dataclass
+from dataclasses import FrozenInstanceError, dataclass
 
 import pytest
 import torch
@@ -88,5 +88,5 @@ def test_every_chapter_has_cpu_and_gpu_presets():
     for chapter in presets.chapters():
         for name in ("cpu", "gpu"):
             p = presets.get(chapter, name)
-            with pytest.raises(Exception):  # frozen: a notebook cannot change a threshold by accident
+            with pytest.raises(FrozenInstanceError):  # frozen: a notebook cannot change a threshold by accident
                 p.__setattr__(next(iter(vars(p))), None)

@@ -3,6 +3,7 @@
 Primitives in :mod:`minissl.augment.transforms`; SimCLR's two-view transform in :mod:`minissl.augment.simclr`.
 """
 
+from minissl.augment.multicrop import MultiCrop  # chapter: DINO
 from minissl.augment.simclr import SimCLRAugment
 from minissl.augment.transforms import (
     adjust_brightness,
@@ -24,6 +25,7 @@ from minissl.augment.transforms import (
 )
 
 __all__ = [
+    "MultiCrop",
     "SimCLRAugment",
     "adjust_brightness",
     "adjust_contrast",

@@ -49,7 +49,8 @@ class SimCLRAugment:
         x = crop_and_resize(images, boxes, self.size, flip=flip)  # crop + flip in one resampling
         s = self.jitter_strength
         if self.jitter_p > 0 and s > 0:
-            x = color_jitter(x, 0.8 * s, 0.8 * s, 0.8 * s, min(0.2 * s, 0.5), p=self.jitter_p, generator=generator)
+            x = color_jitter(x, 0.8 * s, 0.8 * s, 0.8 * s, min(0.2 * s, 0.5), p=self.jitter_p,
+                             generator=generator)
         if self.gray_p > 0:
             x = random_grayscale(x, p=self.gray_p, generator=generator)
         if self.blur_p > 0:

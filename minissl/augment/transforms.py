@@ -1,6 +1,7 @@
 """Batched image augmentations on tensors: every image of a batch gets its own random parameters, in one call.
 
-Built in the SimCLR chapter (``06_simclr``), section *Augmentations from scratch*; reused by DINO's multi-crop.
+Built in the SimCLR chapter (``06_simclr``), section *Augmentations from scratch*; reused by DINO's
+multi-crop.
 
 All functions take float images ``(B, 3, H, W)`` with values in [0, 1], on any device, and return a new
 tensor of the same dtype and device (values stay in [0, 1]). Randomness comes from ``generator`` when given
@@ -42,7 +43,7 @@ def _check_p(p: float, what: str) -> None:
 
 
 def _uniform(n: int, low: float, high: float, generator, device, shape=()) -> torch.Tensor:
-    """``(n, *shape)`` float32 uniform numbers in [low, high), drawn on the generator's device, moved to ``device``."""
+    """``(n, *shape)`` uniform numbers in [low, high), drawn on the generator's device, then moved."""
     gen_device = generator.device if generator is not None else device
     u = torch.rand((n, *shape), generator=generator, device=gen_device)
     return (low + (high - low) * u).to(device)
@@ -59,7 +60,7 @@ def _where(mask: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor
 
 
 def to_tensor_images(images, device=None, dtype=torch.float32) -> torch.Tensor:
-    """Loader images uint8 ``(N, H, W, 3)`` (NumPy or torch) -> float ``(N, 3, H, W)`` in [0, 1] on ``device``.
+    """Loader images uint8 ``(N, H, W, 3)`` -> float ``(N, 3, H, W)`` in [0, 1], on ``device``.
 
     The uint8 -> float conversion happens on ``device``: moving uint8 to the GPU moves 4x fewer bytes.
     """
@@ -189,7 +190,8 @@ def rgb_to_hsv(images: torch.Tensor) -> torch.Tensor:
     hue = torch.where(maxc == r, (g - b) / safe,
                       torch.where(maxc == g, 2.0 + (b - r) / safe, 4.0 + (r - g) / safe))
     hue = torch.where(delta > 0, (hue / 6.0) % 1.0, torch.zeros_like(hue))
-    sat = torch.where(maxc > 0, delta / torch.where(maxc > 0, maxc, torch.ones_like(maxc)), torch.zeros_like(maxc))
+    safe_max = torch.where(maxc > 0, maxc, torch.ones_like(maxc))
+    sat = torch.where(maxc > 0, delta / safe_max, torch.zeros_like(maxc))
     return torch.stack([hue, sat, maxc], dim=1)
 
 
@@ -210,15 +212,16 @@ def adjust_hue(images: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     return hsv_to_rgb(torch.stack([hue, hsv[:, 1], hsv[:, 2]], dim=1)).clamp(0.0, 1.0)
 
 
-def color_jitter(images: torch.Tensor, brightness: float = 0.4, contrast: float = 0.4, saturation: float = 0.4,
-                 hue: float = 0.1, p: float = 0.8, generator=None, random_order: bool = True) -> torch.Tensor:
+def color_jitter(images: torch.Tensor, brightness: float = 0.4, contrast: float = 0.4,
+                 saturation: float = 0.4, hue: float = 0.1, p: float = 0.8, generator=None,
+                 random_order: bool = True) -> torch.Tensor:
     """With probability ``p`` per image, change brightness, contrast, saturation and hue by random amounts.
 
     Factors are drawn per image: brightness, contrast and saturation uniformly in ``[max(0, 1 - s), 1 + s]``
     for strength ``s``, the hue shift uniformly in ``[-hue, hue]`` turns (``hue <= 0.5``). Like torchvision,
     the four operations are applied in a random order, chosen per image (``random_order=False``: always
-    brightness, contrast, saturation, hue). The per-image order is done without a Python loop over images:
-    at each of the four positions every operation is computed and each image keeps the one its order names.
+    brightness, contrast, saturation, hue). The per-image order needs no loop over images: at each of the
+    four positions, each operation runs once on the images whose order puts it there.
     """
     _check_images(images, "color_jitter")
     _check_p(p, "color_jitter")
@@ -236,18 +239,18 @@ def color_jitter(images: torch.Tensor, brightness: float = 0.4, contrast: float 
     ]
     apply = _coin(b, p, generator, device)
     ops = [adjust_brightness, adjust_contrast, adjust_saturation, adjust_hue]
-    active = [i for i, s in enumerate((brightness, contrast, saturation, hue)) if s > 0]
     if random_order:
-        order = _uniform(b, 0.0, 1.0, generator, device, (4,)).argsort(dim=1)  # a random permutation per image
+        order = _uniform(b, 0.0, 1.0, generator, device, (4,)).argsort(dim=1)  # a permutation per image
     else:
         order = torch.arange(4, device=device).expand(b, 4)
-    out = images
+    strengths = (brightness, contrast, saturation, hue)
+    out = images.clone()
     for position in range(4):
-        candidates = {i: ops[i](out, factors[i].to(out.dtype)) for i in active}
-        step = out
-        for i, result in candidates.items():
-            step = _where(order[:, position] == i, result, step)
-        out = step
+        for i, op in enumerate(ops):
+            if strengths[i] == 0:
+                continue
+            chosen = (order[:, position] == i).nonzero().squeeze(1)  # images whose order has op i here
+            out[chosen] = op(out[chosen], factors[i][chosen].to(out.dtype))
     return _where(apply, out, images)
 
 
@@ -259,7 +262,8 @@ def random_grayscale(images: torch.Tensor, p: float = 0.2, generator=None) -> to
     return _where(gray, grayscale(images).expand_as(images), images)
 
 
-def random_solarize(images: torch.Tensor, threshold: float = 0.5, p: float = 0.2, generator=None) -> torch.Tensor:
+def random_solarize(images: torch.Tensor, threshold: float = 0.5, p: float = 0.2,
+                    generator=None) -> torch.Tensor:
     """With probability ``p`` per image, invert every pixel value above ``threshold`` (BYOL, DINO)."""
     _check_images(images, "random_solarize")
     _check_p(p, "random_solarize")
@@ -290,7 +294,8 @@ def gaussian_blur(images: torch.Tensor, kernel_size: int | None = None, sigma=(0
     radius = kernel_size // 2
     offsets = torch.arange(-radius, radius + 1, device=images.device, dtype=torch.float32)
     kernel = torch.exp(-0.5 * (offsets / std.view(-1, 1)) ** 2)
-    kernel = (kernel / kernel.sum(dim=1, keepdim=True)).repeat_interleave(c, dim=0).to(images.dtype)  # (3B, k)
+    kernel = kernel / kernel.sum(dim=1, keepdim=True)
+    kernel = kernel.repeat_interleave(c, dim=0).to(images.dtype)  # (3B, k): one kernel per image and channel
     x = images.reshape(1, b * c, height, width)
     pad_mode = "reflect" if radius < min(height, width) else "replicate"
     x = F.conv2d(F.pad(x, (radius, radius, 0, 0), mode=pad_mode), kernel.view(b * c, 1, 1, -1), groups=b * c)

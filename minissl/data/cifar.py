@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from minissl.data import safe_pickle
-from minissl.data.store import DatasetError, data_root, file_digest, fetch, verify
+from minissl.data.store import DatasetError, data_root, fetch, file_digest, verify
 from minissl.utils import atomic_path
 
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"

@@ -56,7 +56,7 @@ def _check_views(student_out, teacher_out, center) -> tuple[int, int]:
 
 def teacher_probs(teacher_out: torch.Tensor, center: torch.Tensor, teacher_temp: float = 0.04) -> torch.Tensor:
     """The teacher's targets ``softmax((g_t - c) / tau_t)``, ``(B, K)``, detached from the graph."""
-    return F.softmax((teacher_out.detach() - center) / teacher_temp, dim=-1)
+    return F.softmax((teacher_out.detach() - center.detach()) / teacher_temp, dim=-1)
 
 
 def dino_loss(student_out, teacher_out, center, *, student_temp: float = 0.1,

@@ -2,5 +2,6 @@
 
 from minissl.nn.attention import KVCache, MultiHeadAttention
 from minissl.nn.block import MLP, TransformerBlock
+from minissl.nn.resnet import BasicBlock, ResNet, resnet18  # chapter: SimCLR
 
-__all__ = ["KVCache", "MLP", "MultiHeadAttention", "TransformerBlock"]
+__all__ = ["BasicBlock", "KVCache", "MLP", "MultiHeadAttention", "ResNet", "TransformerBlock", "resnet18"]

@@ -52,7 +52,8 @@ class MultiHeadAttention(nn.Module):
         bias: whether the linear layers have biases.
     """
 
-    def __init__(self, n_embd: int, n_head: int, causal: bool = False, dropout: float = 0.0, bias: bool = True):
+    def __init__(self, n_embd: int, n_head: int, causal: bool = False, dropout: float = 0.0,
+                 bias: bool = True):
         super().__init__()
         if n_embd % n_head != 0:
             raise ValueError(
@@ -93,7 +94,8 @@ class MultiHeadAttention(nn.Module):
         mask, is_causal = None, self.causal
         if padding_mask is not None:
             if self.causal:
-                raise ValueError("MultiHeadAttention: padding_mask is for bidirectional attention (causal=False)")
+                raise ValueError("MultiHeadAttention: padding_mask is for bidirectional attention "
+                                 "(causal=False)")
             mask = ~padding_mask.view(B, 1, 1, T)  # True = may attend
         if cache is not None:
             if not self.causal:

@@ -15,7 +15,8 @@ from minissl.nn.attention import KVCache, MultiHeadAttention
 
 
 class MLP(nn.Module):
-    """Position-wise feed-forward network ``(..., C)`` -> ``(..., C)``: widen by ``ratio``, GELU, project back."""
+    """Position-wise feed-forward network ``(..., C)`` -> ``(..., C)``: widen by ``ratio``, GELU, project
+    back."""
 
     def __init__(self, n_embd: int, ratio: int = 4, dropout: float = 0.0, bias: bool = True):
         super().__init__()

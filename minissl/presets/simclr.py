@@ -1,0 +1,59 @@
+"""Preset for the chapter *SimCLR: contrastive learning of images* (``notebooks/06_simclr.ipynb``): encoder
+and head sizes, the augmentation strength, the pretraining run, the supervised baselines, the short ablation
+runs, and the thresholds the check cells assert."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SimCLRPreset:
+    name: str
+    seed: int = 0
+    # encoder: a narrow ResNet with the CIFAR stem; projection head thrown away after training
+    widths: tuple = (32, 64, 128)
+    depths: tuple = (1, 1, 1)
+    proj_hidden: int = 256
+    proj_dim: int = 128
+    # views: random resized crops resampled to view_size pixels (16 on the CPU: 4x fewer pixels than 32)
+    view_size: int = 16
+    jitter_strength: float = 0.5
+    blur_p: float = 0.0
+    # pretraining with NT-Xent through fit
+    batch_size: int = 128
+    steps: int = 300
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 20
+    temperature: float = 0.2
+    eval_every: int = 100
+    channels_last: bool = False  # channels-last tensors (faster convolutions on a GPU)
+    compile: bool = False  # torch.compile the model (worth it on a GPU)
+    # evaluation
+    knn_k: int = 20
+    probe_weight_decays: tuple = (1e-3, 1e-2, 1e-1)  # chosen per feature set on a held-out 20% of train
+    label_budgets: tuple = (10, 100, None)  # labels per class; None = every training label
+    # supervised from scratch (same encoder + a linear layer, crop + flip augmentation)
+    sup_steps: int = 150
+    sup_batch_size: int = 128
+    sup_lr: float = 3e-3
+    # short runs: augmentation ablation, temperature, batch size
+    short_steps: int = 60
+    ablation_temperatures: tuple = (0.05, 0.2, 1.0)
+    ablation_batch_sizes: tuple = (16, 128)
+    # checks (accuracies are fractions): SSL features beat raw pixels by these margins on the test set
+    min_knn_gain: float = 0.08
+    min_probe_gain: float = 0.08
+
+
+PRESETS = {
+    "cpu": SimCLRPreset("cpu"),
+    # Untested here (no GPU while writing). ResNet-18 with the CIFAR stem on 32-px views, batch 512, bf16
+    # (from fit), channels-last, torch.compile; augmentations run on the GPU. Sized for ~15 minutes of
+    # pretraining on full CIFAR-10 on one H100 (~100 epochs of 50,000 images).
+    "gpu": SimCLRPreset(
+        "gpu", widths=(64, 128, 256, 512), depths=(2, 2, 2, 2), proj_hidden=2048, proj_dim=128, view_size=32,
+        batch_size=512, steps=10_000, lr=2e-3, weight_decay=1e-4, warmup_steps=500, temperature=0.2,
+        eval_every=1000, channels_last=True, compile=True, sup_steps=3000, sup_batch_size=256, sup_lr=2e-3,
+        short_steps=1500, ablation_batch_sizes=(32, 512),
+    ),
+}
