@@ -1,6 +1,6 @@
 """One training loop for every chapter: ``fit``.
 
-Defined in chapter 1, section *One training loop for the whole book*. What it does each step:
+Introduced in chapter 1, section *Training on rotations*. What it does each step:
 
 1. get a batch (``batches(step)`` or the next item of an iterable), move it to the device;
 2. ``loss = loss_fn(model, batch)`` under bf16 autocast on CUDA;
@@ -251,8 +251,10 @@ def fit(
 
     model.train()
     running, count, t0 = 0.0, 0, time.perf_counter()
+    # At most ~20 redraws per run: a notebook executed by the book build keeps every redraw as a line of
+    # its output, so a bar redrawn every second would fill the page.
     bar = tqdm(range(start, steps), desc=desc, disable=not progress, initial=start, total=steps,
-               mininterval=1.0, dynamic_ncols=True)
+               mininterval=1.0, miniters=max(1, (steps - start) // 20), dynamic_ncols=True)
     for step in bar:
         batch = to_device(get_batch(step), device)
         with autocast:
@@ -276,7 +278,7 @@ def fit(
         if done % log_every == 0 or done == steps:
             history.log(done, loss=running / count, lr=scheduler.get_last_lr()[0],
                         **{k: float(v) for k, v in extra.items()})
-            bar.set_postfix(loss=f"{running / count:.4f}")
+            bar.set_postfix(loss=f"{running / count:.4f}", refresh=False)  # shown at the next redraw
             running, count = 0.0, 0
         if eval_fn is not None and ((eval_every and done % eval_every == 0) or done == steps):
             evaluate(done)

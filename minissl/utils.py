@@ -1,6 +1,6 @@
 """Seeding, device choice and atomic file writes: the few things every chapter needs once.
 
-Defined in chapter 1 ("Labels from the data itself"), section *Reproducible runs*.
+Introduced in chapter 1 ("Labels from the data itself"), section *Training on rotations*.
 """
 
 from __future__ import annotations
