@@ -1,8 +1,9 @@
 """Images per second of a SimCLR training step (two augmented views, forward, backward, AdamW) per preset.
 
 Run on demand: ``python benchmarks/simclr_step.py [cpu|gpu] [--steps 10]``. Uses random images of the
-preset's input size; on CUDA the step runs under bf16 autocast with channels-last tensors, as the chapter's
-training does. Reports images/second (each image = two views) and the share of time spent augmenting.
+preset's input size and the chapter's step: the preset's crop scale, channels-last tensors and
+``torch.compile`` where the preset asks for them, bf16 autocast on CUDA. Reports images/second (each
+image = two views) and the share of time spent augmenting.
 """
 
 from __future__ import annotations
@@ -36,11 +37,13 @@ def main() -> None:
     dev = device()
     generator = seed_everything(P.seed)
     model = SimCLR(ResNet(P.widths, P.depths), P.proj_hidden, P.proj_dim).to(dev)
-    channels_last = dev.type == "cuda"
+    channels_last = P.channels_last
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = adamw(model, P.lr, P.weight_decay)
-    aug = SimCLRAugment(size=P.view_size, jitter_strength=P.jitter_strength, blur_p=P.blur_p)
+    trained = torch.compile(model) if P.compile else model  # the first (warm-up) steps pay for compiling
+    aug = SimCLRAugment(size=P.view_size, crop_scale=P.crop_scale, jitter_strength=P.jitter_strength,
+                        blur_p=P.blur_p)
     images = torch.rand(P.batch_size, 3, 32, 32, device=dev)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev.type == "cuda")
     gen = torch.Generator(device=dev).manual_seed(P.seed) if dev.type == "cuda" else generator
@@ -53,7 +56,7 @@ def main() -> None:
         sync(dev)
         t1 = time.perf_counter()
         with autocast:
-            z1, z2 = model(views).chunk(2)
+            z1, z2 = trained(views).chunk(2)
             loss = nt_xent(z1, z2, P.temperature)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -71,7 +74,8 @@ def main() -> None:
     cpu_s = time.process_time() - cpu0
     n = P.batch_size * args.steps
     print(f"preset {P.name} on {dev} ({torch.get_num_threads()} CPU threads): ResNet widths {P.widths} "
-          f"depths {P.depths}, views {P.view_size} px, batch {P.batch_size} images (x2 views)")
+          f"depths {P.depths}, views {P.view_size} px (crop scale {P.crop_scale}), batch {P.batch_size} images "
+          f"(x2 views), channels-last {P.channels_last}, compile {P.compile}")
     print(f"  {n / total_s:,.0f} images/s wall ({total_s / args.steps * 1000:.0f} ms/step, "
           f"augmentation {100 * aug_s / total_s:.0f}% of it); {n / cpu_s:,.0f} images per CPU-second")
 
