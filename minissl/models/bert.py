@@ -16,14 +16,13 @@ word in" and "the vector that predicts it" the same one.
 from __future__ import annotations
 
 import inspect
-import math
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from minissl.losses.mlm import IGNORE_INDEX, mlm_loss
-from minissl.nn import TransformerBlock
+from minissl.nn import TransformerBlock, init_transformer_
 
 
 class MLMHead(nn.Module):
@@ -71,17 +70,7 @@ class BERT(nn.Module):
         )
         self.ln_f = nn.LayerNorm(n_embd)
         self.head = MLMHead(self.tok_emb)
-        self.apply(self._init_weights)
-        for block in self.blocks:  # as in GPT: residual projections scaled so the stream's variance stays put
-            for proj in (block.attn.proj, block.mlp.proj):
-                nn.init.normal_(proj.weight, mean=0.0, std=0.02 / math.sqrt(2 * n_layer))
-
-    @staticmethod
-    def _init_weights(module: nn.Module) -> None:
-        if isinstance(module, (nn.Linear, nn.Embedding)):
-            nn.init.normal_(module.weight, mean=0.0, std=0.02)
-        if isinstance(module, nn.Linear) and module.bias is not None:
-            nn.init.zeros_(module.bias)
+        init_transformer_(self, self.blocks, n_layer)  # N(0, 0.02); residual projections scaled down
 
     def _padding_mask(self, idx: torch.Tensor, padding_mask: torch.Tensor | None) -> torch.Tensor | None:
         if padding_mask is None and self.pad_id is not None:

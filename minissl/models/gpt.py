@@ -14,13 +14,11 @@ row of attention instead of a pass over the whole prefix.
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from minissl.nn import KVCache, TransformerBlock
+from minissl.nn import KVCache, TransformerBlock, init_transformer_
 
 
 class GPT(nn.Module):
@@ -55,17 +53,7 @@ class GPT(nn.Module):
         self.ln_f = nn.LayerNorm(n_embd)
         self.head = nn.Linear(n_embd, vocab_size, bias=False)
         self.head.weight = self.tok_emb.weight  # weight tying: one matrix reads and writes tokens
-        self.apply(self._init_weights)
-        for block in self.blocks:  # residual projections: scaled so the stream's variance stays ~constant
-            for proj in (block.attn.proj, block.mlp.proj):
-                nn.init.normal_(proj.weight, mean=0.0, std=0.02 / math.sqrt(2 * n_layer))
-
-    @staticmethod
-    def _init_weights(module: nn.Module) -> None:
-        if isinstance(module, (nn.Linear, nn.Embedding)):
-            nn.init.normal_(module.weight, mean=0.0, std=0.02)
-        if isinstance(module, nn.Linear) and module.bias is not None:
-            nn.init.zeros_(module.bias)
+        init_transformer_(self, self.blocks, n_layer)  # N(0, 0.02); residual projections scaled down
 
     def _check_idx(self, idx: torch.Tensor, offset: int = 0) -> None:
         if not isinstance(idx, torch.Tensor) or idx.dim() != 2 or idx.dtype not in (torch.long, torch.int):

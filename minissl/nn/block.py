@@ -8,6 +8,8 @@ One class serves GPT (``causal=True``), BERT, ViT and CLIP's text tower (``causa
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -46,3 +48,21 @@ class TransformerBlock(nn.Module):
         x = x + self.attn(self.ln1(x), padding_mask=padding_mask, cache=cache)
         x = x + self.mlp(self.ln2(x))
         return x
+
+
+def init_transformer_(model: nn.Module, blocks, n_layer: int) -> None:
+    """GPT-2's initialisation, in place: every Linear and Embedding weight ~ N(0, 0.02), biases 0, then each
+    block's residual projections (attention and MLP output) ~ N(0, 0.02 / sqrt(2 n_layer)), so that the
+    variance of the residual stream stays roughly constant however many blocks add to it."""
+
+    def init_weights(module: nn.Module) -> None:
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+    model.apply(init_weights)
+    for block in blocks:
+        for proj in (block.attn.proj, block.mlp.proj):
+            nn.init.normal_(proj.weight, mean=0.0, std=0.02 / math.sqrt(2 * n_layer))
+
