@@ -34,7 +34,8 @@ class SimCLRPreset:
     probe_weight_decays: tuple = (1e-3, 1e-2, 1e-1)  # chosen per feature set on a held-out 20% of train
     label_budgets: tuple = (10, 100, None)  # labels per class; None = every training label
     # supervised from scratch (same encoder + a linear layer, crop + flip augmentation)
-    sup_steps: int = 150
+    sup_steps: int = 150  # with 10 or 100 labels per class (many epochs of so few images)
+    sup_steps_all: int = 900  # with every label (cpu: as many steps as the SimCLR pre-training)
     sup_batch_size: int = 128
     sup_lr: float = 3e-3
     # short runs: augmentation ablation, temperature, batch size
@@ -55,7 +56,7 @@ PRESETS = {
         "gpu", widths=(64, 128, 256, 512), depths=(2, 2, 2, 2), proj_hidden=2048, proj_dim=128, view_size=32,
         crop_scale=(0.08, 1.0), ablation_temperatures=(0.05, 0.2, 1.0),
         batch_size=512, steps=10_000, lr=2e-3, weight_decay=1e-4, warmup_steps=500, temperature=0.2,
-        eval_every=1000, channels_last=True, compile=True, sup_steps=3000, sup_batch_size=256, sup_lr=2e-3,
-        short_steps=1500, ablation_batch_sizes=(32, 512),
+        eval_every=1000, channels_last=True, compile=True, sup_steps=3000, sup_steps_all=5000, sup_batch_size=256,
+        sup_lr=2e-3, short_steps=1500, ablation_batch_sizes=(32, 512),
     ),
 }
