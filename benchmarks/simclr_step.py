@@ -37,8 +37,7 @@ def main() -> None:
     dev = device()
     generator = seed_everything(P.seed)
     model = SimCLR(ResNet(P.widths, P.depths), P.proj_hidden, P.proj_dim).to(dev)
-    channels_last = P.channels_last
-    if channels_last:
+    if P.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = adamw(model, P.lr, P.weight_decay)
     trained = torch.compile(model) if P.compile else model  # the first (warm-up) steps pay for compiling
@@ -51,7 +50,7 @@ def main() -> None:
     def step() -> tuple[float, float]:
         t0 = time.perf_counter()
         views = torch.cat(aug.two_views(images, gen))
-        if channels_last:
+        if P.channels_last:
             views = views.contiguous(memory_format=torch.channels_last)
         sync(dev)
         t1 = time.perf_counter()

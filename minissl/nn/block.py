@@ -65,4 +65,3 @@ def init_transformer_(model: nn.Module, blocks, n_layer: int) -> None:
     for block in blocks:
         for proj in (block.attn.proj, block.mlp.proj):
             nn.init.normal_(proj.weight, mean=0.0, std=0.02 / math.sqrt(2 * n_layer))
-

@@ -36,6 +36,7 @@ class LabelsPreset:
     min_probe_acc: float = 0.92  # best pretext features, probe with check_budget labels per class
     min_gain: float = 0.025  # each pretext task minus the same probe on raw pixels (mean over label draws)
     min_gain_random: float = 0.01  # hidden patch minus the same probe on the untrained network
+    min_shortcut_marked_acc: float = 0.99  # rotation net trained on bordered digits: the marked task is solved
     max_shortcut_clean_acc: float = 0.5  # rotation net trained on bordered digits, on clean digits (chance 0.25)
 
 
