@@ -5,4 +5,9 @@ Each module holds one idea and names the chapter that builds it. Read them in th
 ``eval`` -> ``plots``.
 """
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:  # the one version number lives in pyproject.toml
+    __version__ = version("minissl")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "unknown"

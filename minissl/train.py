@@ -3,7 +3,8 @@
 Introduced in chapter 1, section *Training on rotations*. What it does each step:
 
 1. get a batch (``batches(step)`` or the next item of an iterable), move it to the device;
-2. ``loss = loss_fn(model, batch)`` under bf16 autocast on CUDA;
+2. ``loss = loss_fn(model, batch)`` under the device's autocast (:mod:`minissl.precision`: bf16 on GPUs
+   that have it, fp16 with a gradient scaler on older ones such as the T4, float32 on the CPU);
 3. stop with :class:`TrainingDiverged` if the loss is NaN or infinite (naming the step);
 4. backward, clip the gradient norm, AdamW step, learning-rate schedule (linear warm-up, then cosine);
 5. ``after_step(model, step)`` for what happens outside the gradient (an EMA teacher, a centre);
@@ -11,7 +12,8 @@ Introduced in chapter 1, section *Training on rotations*. What it does each step
 
 Checkpoints are written to a temporary file and moved into place, and read with
 ``torch.load(weights_only=True)``: no code runs when a checkpoint is loaded. ``resume=True`` continues the
-same run from the last checkpoint.
+same run from the last checkpoint: weights, optimizer, schedule, gradient scaler and the random generators
+(the CPU's and every CUDA device's).
 """
 
 from __future__ import annotations
@@ -20,13 +22,13 @@ import math
 import time
 import warnings
 from collections.abc import Callable, Iterable
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from minissl.precision import Precision, choose_precision
 from minissl.utils import atomic_path
 
 with warnings.catch_warnings():  # tqdm.auto warns when ipywidgets is missing; the text bar is what we want
@@ -52,6 +54,7 @@ class History:
     steps: dict[str, list[int]] = field(default_factory=dict)
     values: dict[str, list[float]] = field(default_factory=dict)
     seconds: float = 0.0  # wall time spent in fit() over the whole run (resumes included)
+    precision: str = ""  # how the steps computed, e.g. "bf16 autocast" (minissl.precision)
 
     def log(self, step: int, **metrics: float) -> None:
         for name, value in metrics.items():
@@ -112,9 +115,30 @@ def _model_signature(model: nn.Module) -> dict:
     return {"class": type(model).__name__, "shapes": {k: list(v.shape) for k, v in model.state_dict().items()}}
 
 
+def rng_state() -> dict:
+    """The random generators' states: the CPU's, and every CUDA device's when there is one."""
+    return {"cpu": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+
+
+def set_rng_state(state) -> None:
+    """Restore what :func:`rng_state` returned (or, from older checkpoints, the CPU state alone).
+
+    The states are ``torch.ByteTensor`` s on the CPU. A checkpoint loaded with ``map_location="cuda"`` hands
+    them back on the GPU, where ``torch.set_rng_state`` refuses them, so they are moved back first. CUDA
+    states are restored only when the machine has as many CUDA devices as the checkpoint saved.
+    """
+    if isinstance(state, torch.Tensor):
+        state = {"cpu": state, "cuda": []}
+    torch.set_rng_state(state["cpu"].to("cpu", torch.uint8))
+    cuda_states = [s.to("cpu", torch.uint8) for s in state.get("cuda", [])]
+    if cuda_states and torch.cuda.is_available() and torch.cuda.device_count() == len(cuda_states):
+        torch.cuda.set_rng_state_all(cuda_states)
+
+
 def save_checkpoint(path, model: nn.Module, optimizer=None, scheduler=None, step: int = 0,
-                    history: History | None = None, extra: dict | None = None) -> Path:
-    """Write model (+ optimizer, schedule, step, history, RNG state) atomically to ``path``."""
+                    history: History | None = None, extra: dict | None = None, scaler=None) -> Path:
+    """Write model (+ optimizer, schedule, gradient scaler, step, history, RNG states) atomically to ``path``."""
     state = {
         "model": model.state_dict(),
         "signature": _model_signature(model),
@@ -122,7 +146,8 @@ def save_checkpoint(path, model: nn.Module, optimizer=None, scheduler=None, step
         "scheduler": scheduler.state_dict() if scheduler is not None else None,
         "step": int(step),
         "history": history.state_dict() if history is not None else None,
-        "rng": torch.get_rng_state(),
+        "rng": rng_state(),
+        "scaler": scaler.state_dict() if scaler is not None else None,
         "extra": extra or {},
     }
     with atomic_path(path) as tmp:
@@ -130,8 +155,9 @@ def save_checkpoint(path, model: nn.Module, optimizer=None, scheduler=None, step
     return Path(path)
 
 
-def load_checkpoint(path, model: nn.Module, optimizer=None, scheduler=None, map_location="cpu") -> dict:
-    """Load a checkpoint written by :func:`save_checkpoint` into ``model`` (and optimizer, scheduler).
+def load_checkpoint(path, model: nn.Module, optimizer=None, scheduler=None, map_location="cpu",
+                    scaler=None) -> dict:
+    """Load a checkpoint written by :func:`save_checkpoint` into ``model`` (and optimizer, scheduler, scaler).
 
     Read with ``weights_only=True``. A checkpoint of another model is refused with the first mismatch.
     Returns the whole state (``step``, ``history``, ``extra``...).
@@ -162,6 +188,8 @@ def load_checkpoint(path, model: nn.Module, optimizer=None, scheduler=None, map_
         optimizer.load_state_dict(state["optimizer"])
     if scheduler is not None and state["scheduler"] is not None:
         scheduler.load_state_dict(state["scheduler"])
+    if scaler is not None and state.get("scaler") is not None:
+        scaler.load_state_dict(state["scaler"])
     return state
 
 
@@ -205,6 +233,7 @@ def fit(
     resume: bool = False,
     device: torch.device | str | None = None,
     amp: bool = True,
+    precision: Precision | None = None,
     progress: bool = True,
     desc: str = "train",
 ) -> History:
@@ -224,23 +253,30 @@ def fit(
         log_every: log the training loss (mean since the last log) every this many steps.
         checkpoint: path of the checkpoint file; written every ``checkpoint_every`` steps and at the end.
         resume: continue from ``checkpoint`` if it exists (same model, same optimizer state, same step).
-        amp: bf16 autocast on CUDA (ignored on CPU, where float32 is both faster and exact).
+        amp: mixed precision on CUDA, chosen by :func:`minissl.precision.choose_precision` (bf16 where the
+            GPU has it, else fp16 with a gradient scaler); ignored on the CPU, where float32 is faster and exact.
+        precision: a :class:`minissl.precision.Precision` to use instead of the automatic choice.
     """
     if steps <= 0:
         raise ValueError(f"fit: steps must be positive, got {steps}")
     device = torch.device(device) if device is not None else next(model.parameters()).device
     model.to(device)
     optimizer = optimizer or adamw(model, lr, weight_decay)
+    precision = precision or choose_precision(device, amp)
+    scaler = precision.grad_scaler()  # fp16 only: scales the loss so that small gradients do not underflow
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: warmup_cosine(s, steps, warmup_steps, min_lr_ratio)
     )
     history, start = History(), 0
     if resume and checkpoint is not None and Path(checkpoint).exists():
-        state = load_checkpoint(checkpoint, model, optimizer, scheduler, map_location=device)
+        # Loaded onto the CPU: load_state_dict copies weights and optimizer state onto the model's device,
+        # and the RNG states must be CPU ByteTensors anyway.
+        state = load_checkpoint(checkpoint, model, optimizer, scheduler, map_location="cpu", scaler=scaler)
         start, history = state["step"], History.from_state_dict(state["history"])
-        torch.set_rng_state(state["rng"])
+        set_rng_state(state["rng"])
+    history.precision = str(precision)
     get_batch = _batch_source(batches)
-    autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if amp and device.type == "cuda" else nullcontext())
+    autocast = precision.autocast()
 
     def evaluate(step: int) -> None:
         model.eval()
@@ -266,10 +302,18 @@ def fit(
                 "training stopped. Lower the learning rate, add warm-up, or check the inputs for NaN."
             )
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if grad_clip is not None:
-            nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-        optimizer.step()
+        if scaler is None:
+            loss.backward()
+            if grad_clip is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+            optimizer.step()
+        else:  # fp16: backward through the scaled loss, unscale before clipping; a step with inf grads is skipped
+            scaler.scale(loss).backward()
+            if grad_clip is not None:
+                scaler.unscale_(optimizer)
+                nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
         scheduler.step()
         if after_step is not None:
             after_step(model, step)
@@ -285,7 +329,7 @@ def fit(
         if checkpoint is not None and ((checkpoint_every and done % checkpoint_every == 0) or done == steps):
             history.seconds += time.perf_counter() - t0
             t0 = time.perf_counter()
-            save_checkpoint(checkpoint, model, optimizer, scheduler, done, history)
+            save_checkpoint(checkpoint, model, optimizer, scheduler, done, history, scaler=scaler)
     bar.close()
     history.seconds += time.perf_counter() - t0
     return history

@@ -69,3 +69,22 @@ def atomic_path(path: str | os.PathLike):
 def count_parameters(model: torch.nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def record(**figures: float) -> dict:
+    """Keep the figures a check cell asserts, for a report of the run (prints nothing).
+
+    When ``MINISSL_FIGURES`` names a file, each call appends one JSON line ``{"figures": {...}}`` to it
+    (``tests/gpu_check.sh`` sets it to collect every check cell's figures, per notebook). Returns ``figures``.
+    Values must be numbers (or strings); anything else is a ``TypeError``.
+    """
+    import json
+
+    bad = {k: type(v).__name__ for k, v in figures.items() if not isinstance(v, (int, float, str))}
+    if bad:
+        raise TypeError(f"record: figures must be numbers or strings, got {bad}; pass float(x) for tensors")
+    target = os.environ.get("MINISSL_FIGURES")
+    if target:
+        with open(target, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"figures": figures}) + "\n")
+    return figures

@@ -184,3 +184,65 @@ def test_resume_continues_the_same_run(tmp_path):
     for p, q in zip(straight.parameters(), m2.parameters()):
         torch.testing.assert_close(p, q)
     assert not math.isnan(h2.seconds)
+
+
+def _interrupted_then_resumed(tmp_path, **resume_kw):
+    X, y = _problem()
+    ck = tmp_path / "ck.pt"
+    utils.seed_everything(0)
+
+    def stop_at_10(model, step):
+        if step == 9:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train.fit(_model(), _loss, _batches(X, y), steps=20, lr=1e-2, progress=False, checkpoint=ck,
+                  checkpoint_every=5, after_step=stop_at_10)
+    model = _model()
+    train.fit(model, _loss, _batches(X, y), steps=20, lr=1e-2, progress=False, checkpoint=ck, resume=True,
+              **resume_kw)
+    return ck, model
+
+
+def test_resume_reads_the_checkpoint_onto_the_cpu_whatever_the_device(tmp_path, monkeypatch):
+    """On a GPU, a checkpoint read with map_location=device hands the RNG state back as a CUDA tensor, which
+    torch.set_rng_state refuses (the crash of pytorch/ignite#2076). fit reads it onto the CPU (load_state_dict
+    then copies weights and optimizer state onto the model's device) and restores CPU ByteTensors."""
+    loads, rng_states = [], []
+    real_load, real_set = torch.load, torch.set_rng_state
+
+    def spy_load(*args, **kw):
+        loads.append(kw.get("map_location"))
+        return real_load(*args, **kw)
+
+    def spy_set(state):
+        rng_states.append(state)
+        return real_set(state)
+
+    monkeypatch.setattr(train.torch, "load", spy_load)
+    monkeypatch.setattr(train.torch, "set_rng_state", spy_set)
+    _interrupted_then_resumed(tmp_path, device="cpu")
+    assert loads == ["cpu"]
+    assert len(rng_states) == 1 and rng_states[0].device.type == "cpu" and rng_states[0].dtype == torch.uint8
+
+
+def test_cuda_generator_states_are_saved_and_restored(tmp_path, monkeypatch):
+    """Faked CUDA generators: their states go into the checkpoint and come back on resume (moved to the CPU)."""
+    saved = [torch.arange(16, dtype=torch.uint8), torch.arange(16, 32, dtype=torch.uint8)]
+    restored = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "get_rng_state_all", lambda: [s.clone() for s in saved])
+    monkeypatch.setattr(torch.cuda, "set_rng_state_all", lambda states: restored.append(states))
+    ck, _ = _interrupted_then_resumed(tmp_path, device="cpu")
+    state = torch.load(ck, weights_only=True)
+    assert [torch.equal(a, b) for a, b in zip(state["rng"]["cuda"], saved)] == [True, True]
+    assert len(restored) == 1 and all(s.device.type == "cpu" and s.dtype == torch.uint8 for s in restored[0])
+    assert [torch.equal(a, b) for a, b in zip(restored[0], saved)] == [True, True]
+
+
+def test_old_checkpoints_with_a_cpu_rng_state_still_resume():
+    before = torch.get_rng_state()
+    torch.rand(3)
+    train.set_rng_state(before)  # a bare ByteTensor, as checkpoints of minissl 0.1 hold
+    assert torch.equal(torch.get_rng_state(), before)

@@ -1,3 +1,4 @@
+import importlib
 import os
 import sys
 import types
@@ -84,9 +85,34 @@ def test_unknown_chapter():
         presets.get("nope")
 
 
-def test_every_chapter_has_cpu_and_gpu_presets():
+def test_default_is_cpu_or_gpu_never_h100(monkeypatch):
+    monkeypatch.delenv("MINISSL_PRESET", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert presets.default_name() == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert presets.default_name() == "gpu"  # any CUDA GPU: sized for a T4
+    monkeypatch.setenv("MINISSL_PRESET", "h100")
+    assert presets.default_name() == "h100"
+
+
+def test_describe_names_preset_device_precision_and_time(capsys):
+    P = presets.get("gpt", "cpu")
+    line = presets.describe(P, device="cpu")
+    assert line in capsys.readouterr().out
+    assert "preset 'cpu'" in line and "float32" in line and "torch.compile off" in line and P.expected_time in line
+
+
+def test_cifar_cpu_presets_read_a_fixed_slice():
+    for chapter in ("simclr", "dino"):
+        assert presets.get(chapter, "cpu").per_file == 1000  # 5,000 / 1,000 images on any copy of CIFAR-10
+        assert presets.get(chapter, "gpu").per_file is None and presets.get(chapter, "h100").per_file is None
+
+
+def test_every_chapter_has_the_three_presets():
     for chapter in presets.chapters():
-        for name in ("cpu", "gpu"):
+        assert set(presets.PRESET_NAMES) <= set(importlib.import_module(f"minissl.presets.{chapter}").PRESETS)
+        for name in presets.PRESET_NAMES:
             p = presets.get(chapter, name)
+            assert p.name == name and p.expected_time
             with pytest.raises(FrozenInstanceError):  # frozen: a notebook cannot change a threshold by accident
                 p.__setattr__(next(iter(vars(p))), None)

@@ -1,11 +1,14 @@
 """Preset for the chapter *Attention from scratch* (``notebooks/03_attention.ipynb``)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from minissl.presets._common import H100_TIME, T4_TIME, cpu_time
 
 
 @dataclass(frozen=True)
 class AttentionPreset:
     name: str
+    expected_time: str = cpu_time(8)  # the whole notebook on this machine class
     seed: int = 1337
     val_fraction: float = 0.1
     # a one-block causal model on characters, trained briefly to have an attention pattern worth plotting
@@ -23,7 +26,11 @@ class AttentionPreset:
     max_val_loss: float = 2.22  # one block must beat the character bigram (2.48) clearly; measured 2.15
 
 
+_GPU = AttentionPreset("gpu", expected_time=T4_TIME, n_embd=128, block_size=64, batch_size=64, steps=2000,
+                       max_val_loss=2.1)
 PRESETS = {
     "cpu": AttentionPreset("cpu"),
-    "gpu": AttentionPreset("gpu", n_embd=128, block_size=64, batch_size=64, steps=2000, max_val_loss=2.1),
+    # Not yet run on a GPU: one small block, seconds on any GPU; the h100 run is the same.
+    "gpu": _GPU,
+    "h100": replace(_GPU, name="h100", expected_time=H100_TIME),
 }
