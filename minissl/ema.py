@@ -67,6 +67,9 @@ class EMA:
     >>> teacher = EMA(student)            # same weights at the start
     >>> teacher.update(student, 0.996)    # after each optimizer step
     >>> teacher.model(x)                  # use the averaged model
+
+    ``state_dict()`` / ``load_state_dict()`` are the averaged model's: ``fit(..., state={"teacher": teacher})``
+    checkpoints it with the student.
     """
 
     def __init__(self, model: nn.Module):
@@ -74,3 +77,9 @@ class EMA:
 
     def update(self, model: nn.Module, momentum: float) -> None:
         ema_update(self.model, model, momentum)
+
+    def state_dict(self) -> dict:
+        return self.model.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state)

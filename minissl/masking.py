@@ -21,7 +21,8 @@ from collections.abc import Iterable
 
 import torch
 
-IGNORE_INDEX = -100  # labels equal to this are skipped by F.cross_entropy (its default ignore_index)
+from minissl.losses.mlm import IGNORE_INDEX  # -100: the label F.cross_entropy skips (its default ignore_index)
+from minissl.utils import draw
 
 
 def _check(ids, vocab_size: int, mask_id: int, special_ids, prob: float) -> list[int]:
@@ -77,13 +78,11 @@ def mask_tokens(ids: torch.Tensor, *, vocab_size: int, mask_id: int, special_ids
     if len(ordinary) == 0:
         raise ValueError("mask_tokens: every id is special; there is no ordinary token to mask or draw")
 
-    draw_device = generator.device if generator is not None else ids.device
-    shape = ids.shape
-    # Three uniform draws per position, always all three, so the same generator gives the same masks
-    # whatever the outcome of each step.
-    u_choose = torch.rand(shape, generator=generator, device=draw_device).to(ids.device)
-    u_kind = torch.rand(shape, generator=generator, device=draw_device).to(ids.device)
-    pick = torch.randint(len(ordinary), shape, generator=generator, device=draw_device).to(ids.device)
+    # Three draws per position, always all three, so the same generator gives the same masks whatever the
+    # outcome of each step.
+    u_choose = draw(torch.rand, ids.shape, generator=generator, device=ids.device)
+    u_kind = draw(torch.rand, ids.shape, generator=generator, device=ids.device)
+    pick = draw(torch.randint, len(ordinary), ids.shape, generator=generator, device=ids.device)
 
     is_special = excluded.to(ids.device)[ids]  # (B, T) True at [CLS], [SEP], [PAD], [MASK]...
     chosen = (u_choose < prob) & ~is_special

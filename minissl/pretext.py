@@ -16,23 +16,9 @@ from __future__ import annotations
 
 import torch
 
+from minissl.utils import check_images, draw
+
 ROTATIONS = (0, 90, 180, 270)  # degrees, counter-clockwise; rotation label k means ROTATIONS[k]
-
-
-def _check_images(images, what: str) -> None:
-    if not isinstance(images, torch.Tensor):
-        raise TypeError(f"{what}: images must be a torch.Tensor (B, C, H, W), got {type(images).__name__}")
-    if images.dim() != 4:
-        raise ValueError(
-            f"{what}: images must have shape (B, C, H, W), got {tuple(images.shape)}; "
-            "for grey images (B, H, W) add the channel with images[:, None]"
-        )
-
-
-def _randint(high: int, size: int, generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
-    """``size`` integers in [0, high) from ``generator`` (on its own device), moved to ``device``."""
-    gen_device = generator.device if generator is not None else device
-    return torch.randint(0, high, (size,), generator=generator, device=gen_device).to(device)
 
 
 def rotate_batch(images: torch.Tensor, generator: torch.Generator | None = None):
@@ -46,13 +32,13 @@ def rotate_batch(images: torch.Tensor, generator: torch.Generator | None = None)
         ``(rotated, labels)``: ``rotated`` ``(B, C, H, W)``, where image ``i`` is ``images[i]`` turned
         counter-clockwise by ``90 * labels[i]`` degrees; ``labels`` ``(B,)`` int64 in ``{0, 1, 2, 3}``.
     """
-    _check_images(images, "rotate_batch")
+    check_images(images, "rotate_batch")
     if images.shape[-1] != images.shape[-2]:
         raise ValueError(
             f"rotate_batch: images must be square to rotate by 90 degrees, got H x W = "
             f"{images.shape[-2]} x {images.shape[-1]}; crop them to a square first"
         )
-    labels = _randint(len(ROTATIONS), images.shape[0], generator, images.device)
+    labels = draw(torch.randint, len(ROTATIONS), (images.shape[0],), generator=generator, device=images.device)
     all_four = torch.stack([torch.rot90(images, k, dims=(2, 3)) for k in range(len(ROTATIONS))])  # (4, B, C, H, W)
     rotated = all_four[labels, torch.arange(images.shape[0], device=images.device)]
     return rotated, labels
@@ -73,7 +59,7 @@ def hide_patch(images: torch.Tensor, patch_size: int, generator: torch.Generator
         ``mask`` ``(B, 1, H, W)`` bool is True on the hidden pixels. The target is ``images`` where ``mask``
         is True, e.g. ``((prediction - images) ** 2)[mask.expand_as(images)].mean()``.
     """
-    _check_images(images, "hide_patch")
+    check_images(images, "hide_patch")
     height, width = images.shape[-2:]
     if not isinstance(patch_size, int) or not 1 <= patch_size <= min(height, width):
         raise ValueError(
@@ -81,8 +67,8 @@ def hide_patch(images: torch.Tensor, patch_size: int, generator: torch.Generator
             f"{height} x {width}), got {patch_size!r}"
         )
     batch, device = images.shape[0], images.device
-    top = _randint(height - patch_size + 1, batch, generator, device)[:, None, None]  # (B, 1, 1)
-    left = _randint(width - patch_size + 1, batch, generator, device)[:, None, None]
+    top = draw(torch.randint, height - patch_size + 1, (batch, 1, 1), generator=generator, device=device)  # (B, 1, 1)
+    left = draw(torch.randint, width - patch_size + 1, (batch, 1, 1), generator=generator, device=device)
     rows = torch.arange(height, device=device)[None, :, None]  # (1, H, 1)
     cols = torch.arange(width, device=device)[None, None, :]  # (1, 1, W)
     mask = (rows >= top) & (rows < top + patch_size) & (cols >= left) & (cols < left + patch_size)  # (B, H, W)

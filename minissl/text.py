@@ -5,9 +5,17 @@ and CLIP chapters.
 
 - :class:`CharTokenizer`: one id per character seen in training. Simple, but a character it never saw
   cannot be encoded.
-- :class:`BPETokenizer`: byte-level byte-pair encoding. Text -> UTF-8 bytes (ids 0..255, so *every* string
-  can be encoded), then learned merges glue frequent neighbouring pairs into new ids 256, 257, ...
-  ``decode(encode(s)) == s`` for any string.
+- :class:`BPETokenizer`: byte-level byte-pair encoding. Text -> UTF-8 bytes (ids 0..255, so every string of
+  Unicode characters can be encoded), then learned merges glue frequent neighbouring pairs into new ids 256,
+  257, ... ``decode(encode(s)) == s`` for any such string.
+
+``decode`` of *any* ids (sampled ones included) gives text that can be printed and written as UTF-8. A Python
+``str`` can also hold *lone surrogates* (code points U+D800..U+DFFF on their own, e.g. from JSON ``"\\ud800"``
+or ``bytes.decode(..., "surrogateescape")``): they are not characters, have no UTF-8 form, and ``print`` fails
+on them. Training on them, special tokens holding them, and ``BPETokenizer.encode`` of them are a
+``ValueError`` that says where they are (``CharTokenizer.encode``: characters never seen). ``BPETokenizer``
+carries them exactly with ``encode``/``decode(..., surrogatepass=True)`` (Python's codec of that name), at
+the price of a decoded text that may not be writable.
 
 Both have ``encode(str) -> list[int]``, ``decode(ids) -> str``, ``vocab_size``, ``save(path)`` /
 ``load(path)`` (JSON, written atomically) and optional special tokens (e.g. ``[MASK]``, ``[PAD]``) whose ids
@@ -34,10 +42,21 @@ from minissl.utils import atomic_path
 # alternatives match any single character, so the chunks always cover the whole text, in order.
 SPLIT_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?[^\W\d_]+| ?\d+| ?[^\s\w]+|\s+(?!\S)|\s+|\S"""
 _FORMAT = "minissl.text"
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 class TokenizerFileError(ValueError):
     """A tokenizer file that is missing, unreadable, or not one this module wrote."""
+
+
+def _check_text(text: str, who: str, or_else: str = "") -> None:
+    """A ``ValueError`` if ``text`` holds a lone surrogate (no UTF-8 form: ``print`` and UTF-8 files fail on it)."""
+    found = _LONE_SURROGATE.search(text)
+    if found:
+        n = len(_LONE_SURROGATE.findall(text))
+        raise ValueError(f"{who}: the text holds {n} lone surrogate(s), the first {found.group()!r} at position "
+                         f"{found.start()}; they are not Unicode characters and have no UTF-8 bytes. Clean the "
+                         f"text, e.g. text.encode('utf-8', 'replace').decode('utf-8') (each becomes '?'){or_else}")
 
 
 def _check_ids(ids, vocab_size: int, who: str) -> list[int]:
@@ -56,6 +75,8 @@ def _check_specials(special_tokens: Sequence[str], who: str) -> list[str]:
     if len(set(special_tokens)) != len(special_tokens) or not all(isinstance(s, str) and s
                                                                    for s in special_tokens):
         raise ValueError(f"{who}: special_tokens must be distinct non-empty strings, got {special_tokens!r}")
+    for s in special_tokens:
+        _check_text(s, f"{who}: special token {s!r}")
     return special_tokens
 
 
@@ -95,6 +116,7 @@ class CharTokenizer:
                 or len(set(chars)) != len(chars)):
             raise ValueError("CharTokenizer: chars must be a non-empty sequence of distinct single "
                              "characters")
+        _check_text("".join(chars), "CharTokenizer")
         self.chars = chars
         self.special_tokens = _check_specials(special_tokens, "CharTokenizer")
         self.stoi = {c: i for i, c in enumerate(chars)}
@@ -103,9 +125,10 @@ class CharTokenizer:
 
     @classmethod
     def train(cls, text: str, special_tokens: Sequence[str] = ()) -> CharTokenizer:
-        """The sorted set of characters in ``text`` is the vocabulary."""
+        """The sorted set of characters in ``text`` is the vocabulary (lone surrogates: ``ValueError``)."""
         if not isinstance(text, str) or not text:
             raise ValueError("CharTokenizer.train: text must be a non-empty string")
+        _check_text(text, "CharTokenizer.train")
         return cls(sorted(set(text)), special_tokens)
 
     @property
@@ -113,7 +136,8 @@ class CharTokenizer:
         return len(self._itos)
 
     def encode(self, text: str) -> list[int]:
-        """``str`` -> list of ids. A character not seen in training is an error (BPE has no such gap)."""
+        """``str`` -> list of ids. A character not seen in training (a lone surrogate included) is a
+        ``ValueError`` (BPE has no such gap)."""
         try:
             return [self.stoi[c] for c in text]
         except KeyError as err:
@@ -123,6 +147,7 @@ class CharTokenizer:
                              "any string)") from err
 
     def decode(self, ids) -> str:
+        """ids -> ``str``; every character of the vocabulary is writable, so the text always is."""
         return "".join(self._itos[i] for i in _check_ids(ids, self.vocab_size, "CharTokenizer"))
 
     def save(self, path) -> Path:
@@ -160,6 +185,7 @@ class BPETokenizer:
     """Byte-level byte-pair encoding.
 
     Ids 0..255 are the raw bytes; merge ``k`` (a pair of ids) creates id ``256 + k``; special tokens follow.
+    Text with lone surrogates is a ``ValueError`` unless ``surrogatepass=True`` (see the module docstring).
 
     >>> tok = BPETokenizer.train("low lower lowest " * 50, vocab_size=260)
     >>> tok.decode(tok.encode("lowest! ✓"))
@@ -193,17 +219,19 @@ class BPETokenizer:
         Efficient on a megabyte of text: pairs are counted over the *unique* chunks, weighted by how often
         each chunk occurs, and after a merge only the chunks that contain the merged pair are recounted.
         Ties between equally frequent pairs go to the smallest pair, so training is deterministic.
+        Text with lone surrogates is a ``ValueError``: clean it first.
         """
         special_tokens = _check_specials(special_tokens, "BPETokenizer.train")
         n_merges = vocab_size - 256 - len(special_tokens)
         if not isinstance(text, str) or not text:
             raise ValueError("BPETokenizer.train: text must be a non-empty string")
+        _check_text(text, "BPETokenizer.train")
         if n_merges < 0:
             raise ValueError(f"BPETokenizer.train: vocab_size={vocab_size} is below the 256 byte ids plus "
                              f"{len(special_tokens)} special tokens; use vocab_size >= "
                              f"{256 + len(special_tokens)}")
         chunk_counts = Counter(re.findall(pattern, text))
-        words = [list(w.encode("utf-8", "surrogatepass")) for w in chunk_counts]
+        words = [list(w.encode("utf-8")) for w in chunk_counts]
         freqs = list(chunk_counts.values())
         pair_counts: Counter = Counter()
         where: dict[tuple[int, int], set[int]] = {}  # pair -> the words that contain it
@@ -239,7 +267,7 @@ class BPETokenizer:
         return 256 + len(self.merges) + len(self.special_tokens)
 
     def _encode_chunk(self, chunk: str) -> list[int]:
-        ids = list(chunk.encode("utf-8", "surrogatepass"))
+        ids = list(chunk.encode("utf-8", "surrogatepass"))  # the text was checked: surrogates only if allowed
         while len(ids) >= 2:  # apply the earliest-learned merge present, until none applies
             pair = min(zip(ids, ids[1:]), key=lambda p: self.ranks.get(p, float("inf")))
             if pair not in self.ranks:
@@ -247,10 +275,14 @@ class BPETokenizer:
             ids = _merge(ids, pair, 256 + self.ranks[pair])
         return ids
 
-    def encode(self, text: str) -> list[int]:
-        """``str`` -> list of ids; works for any string (unseen characters fall back to their bytes)."""
+    def encode(self, text: str, surrogatepass: bool = False) -> list[int]:
+        """``str`` -> list of ids; works for any string of Unicode characters (unseen ones fall back to their
+        bytes). A lone surrogate is a ``ValueError``; ``surrogatepass=True`` encodes it as its three bytes
+        (``0xED 0xA0 0x80`` for ``"\\ud800"``), which ``decode(..., surrogatepass=True)`` gives back."""
         if not isinstance(text, str):
             raise TypeError(f"BPETokenizer.encode: expected a str, got {type(text).__name__}")
+        if not surrogatepass:
+            _check_text(text, "BPETokenizer.encode", ", or pass surrogatepass=True to encode them exactly")
         out: list[int] = []
         cache = self._cache
         for chunk in self._split.findall(text):
@@ -264,19 +296,28 @@ class BPETokenizer:
 
     def token_bytes(self, token_id: int) -> bytes:
         """The bytes one ordinary token stands for (special tokens: their name in UTF-8)."""
-        if 0 <= token_id < len(self.vocab):
+        if not 0 <= token_id < self.vocab_size:
+            raise ValueError(f"BPETokenizer.token_bytes: token ids are in [0, {self.vocab_size}), got {token_id}")
+        if token_id < len(self.vocab):
             return self.vocab[token_id]
         return self.special_tokens[token_id - len(self.vocab)].encode("utf-8")
 
-    def decode(self, ids) -> str:
-        """ids -> ``str``. Exact inverse of :meth:`encode`; a byte sequence that is not valid UTF-8 (possible
-        for sampled ids) shows the replacement character instead of failing."""
+    def decode(self, ids, surrogatepass: bool = False) -> str:
+        """ids -> ``str``. By default always text that can be printed and written as UTF-8: the exact inverse
+        of :meth:`encode`, and bytes that are not valid UTF-8 (possible for sampled ids) become the replacement
+        character U+FFFD (``bytes.decode("utf-8", errors="replace")``).
+
+        ``surrogatepass=True``, the inverse of ``encode(..., surrogatepass=True)``, gives encoded lone
+        surrogates back as such, so the text may not be writable; bytes that are not valid even then fall
+        back to U+FFFD as above."""
         ids = _check_ids(ids, self.vocab_size, "BPETokenizer")
         data = b"".join(self.token_bytes(i) for i in ids)
-        try:
-            return data.decode("utf-8", "surrogatepass")
-        except UnicodeDecodeError:
-            return data.decode("utf-8", "replace")
+        if surrogatepass:
+            try:
+                return data.decode("utf-8", "surrogatepass")
+            except UnicodeDecodeError:
+                pass
+        return data.decode("utf-8", "replace")
 
     def save(self, path) -> Path:
         """Write merges, special tokens and the split pattern as JSON (atomically)."""
@@ -301,18 +342,26 @@ def next_token_batches(data: torch.Tensor, block_size: int, batch_size: int, see
     """``batches(step) -> (x, y)`` for :func:`minissl.train.fit`: random windows of a 1-D token tensor.
 
     ``x`` is ``(batch_size, block_size)`` and ``y`` is ``x`` shifted by one token: the label of every
-    position is the next token. Deterministic in ``(seed, step)``, so a resumed run sees the same batches.
+    position is the next token. A window holds ``block_size + 1`` tokens, so it starts anywhere in
+    ``0 .. len(data) - block_size - 1`` (inclusive: the last window ends on the last token), uniformly.
+    Deterministic in ``(seed, step)``, so a resumed run sees the same batches.
+
+    Raises ``ValueError`` for data that is not 1-D, sizes below 1, or fewer than ``block_size + 1`` tokens.
     """
     if not isinstance(data, torch.Tensor) or data.dim() != 1:
         raise ValueError("next_token_batches: data must be a 1-D tensor of token ids")
-    if len(data) <= block_size + 1:
-        raise ValueError(f"next_token_batches: data has {len(data)} tokens, need more than block_size+1 "
-                         f"= {block_size + 1}")
+    if block_size < 1 or batch_size < 1:
+        raise ValueError(f"next_token_batches: block_size and batch_size must be >= 1, got {block_size} and "
+                         f"{batch_size}")
+    if len(data) < block_size + 1:
+        raise ValueError(f"next_token_batches: data has {len(data)} tokens, but one window needs block_size + 1 "
+                         f"= {block_size + 1} (inputs and their next tokens); use a smaller block_size or more "
+                         "text")
     offsets = torch.arange(block_size + 1)
 
     def batch(step: int):
         g = torch.Generator().manual_seed(seed * 1_000_003 + step)
-        starts = torch.randint(len(data) - block_size - 1, (batch_size, 1), generator=g)
+        starts = torch.randint(len(data) - block_size, (batch_size, 1), generator=g)  # 0 .. len - T - 1
         window = data[starts + offsets]  # (B, T+1) in one gather, no Python loop
         return window[:, :-1], window[:, 1:]
 

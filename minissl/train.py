@@ -8,12 +8,24 @@ Introduced in chapter 1, section *Training on rotations*. What it does each step
 3. stop with :class:`TrainingDiverged` if the loss is NaN or infinite (naming the step);
 4. backward, clip the gradient norm, AdamW step, learning-rate schedule (linear warm-up, then cosine);
 5. ``after_step(model, step)`` for what happens outside the gradient (an EMA teacher, a centre);
-6. every ``eval_every`` steps: ``eval_fn(model)`` -> metrics in the history; a checkpoint if asked.
+6. log the loss every ``log_every`` steps; every ``eval_every`` steps ``eval_fn(model)`` -> metrics in the
+   history; every ``checkpoint_every`` steps a checkpoint if asked.
 
 Checkpoints are written to a temporary file and moved into place, and read with
 ``torch.load(weights_only=True)``: no code runs when a checkpoint is loaded. ``resume=True`` continues the
-same run from the last checkpoint: weights, optimizer, schedule, gradient scaler and the random generators
-(the CPU's and every CUDA device's).
+same run from the last checkpoint: weights, optimizer, schedule, gradient scaler, the random generators (the
+CPU's and every CUDA device's) and what ``state=`` names beside the model (a DINO teacher and centre, an EMA).
+
+Which batches a resumed run sees:
+
+* ``batches(step)``: the same as the run without the interruption, if the batch depends on the step and the
+  random generators only (a ``torch.Generator`` of its own must be named in ``state=``).
+* a re-iterable (a list, a DataLoader): the batches already trained on are skipped, epoch after epoch; exact
+  for a list, and for a DataLoader without shuffle or worker processes. A DataLoader draws each epoch's shuffle
+  order and its workers' seeds from the RNG as the epoch starts: resumed at an epoch boundary
+  (``checkpoint_every`` a multiple of its length) that is exact too; resumed mid-epoch, the rest of that epoch
+  is drawn anew. A DataLoader with its own ``generator=`` (which the checkpoint does not hold) is not exact.
+* a one-shot iterator (a generator, ``iter(x)``): refused, since the batches already read are gone.
 """
 
 from __future__ import annotations
@@ -21,7 +33,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sized
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -193,23 +205,131 @@ def load_checkpoint(path, model: nn.Module, optimizer=None, scheduler=None, map_
     return state
 
 
-def _batch_source(batches) -> Callable[[int], object]:
-    """Turn ``batches`` (a function of the step, or an iterable re-read when exhausted) into ``f(step)``."""
+def _cycle(batches, start: int):
+    """Yield the batches of a re-iterable epoch after epoch, from the ``start``-th batch of the run on."""
+    skip = start % len(batches) if start else 0  # resumed mid-epoch: the batches of this epoch already done
+    while True:
+        # Iterating a DataLoader draws from the RNG (its shuffle order, its workers' seeds). Resumed mid-epoch,
+        # the run drew this epoch's before the checkpoint: draw it (and load the skipped batches) aside, leaving
+        # the RNG as the checkpoint saved it.
+        with torch.random.fork_rng(devices=[], enabled=skip > 0):
+            epoch = iter(batches)
+            for _ in range(skip):
+                next(epoch)
+        yielded, skip = skip > 0, 0
+        for batch in epoch:
+            yielded = True
+            yield batch
+        if not yielded:
+            raise ValueError("fit: batches is empty")
+
+
+def _batch_source(batches, start: int = 0) -> Callable[[int], object]:
+    """Turn ``batches`` into ``f(step)`` for a run that starts (or resumes) at step ``start``.
+
+    * a function ``batches(step)``: used as it is;
+    * a re-iterable (list, tuple, DataLoader: anything with a length that ``iter()`` reads afresh): cycled
+      epoch after epoch; a resumed run skips the ``start`` batches the run already trained on;
+    * a one-shot iterator (a generator, ``iter(x)``): read once; a resumed run cannot get its batches back.
+    """
     if callable(batches):
         return batches
     if not isinstance(batches, Iterable):
         raise TypeError(f"fit: batches must be a function step -> batch or an iterable, got {type(batches)}")
-    iterator = iter(batches)
+    if start and (isinstance(batches, Iterator) or not isinstance(batches, Sized)):
+        raise ValueError(
+            f"fit: cannot resume at step {start} from a {type(batches).__name__}: the batches of the steps already "
+            "done cannot be skipped (an iterator is read once; skipping needs a length), so the resumed run would "
+            "train on other batches. Pass batches as a function batches(step), or as a list or DataLoader."
+        )
+    stream = batches if isinstance(batches, Iterator) else _cycle(batches, start)
 
     def next_batch(step: int):
-        nonlocal iterator
         try:
-            return next(iterator)
-        except StopIteration:  # one epoch done: start the next
-            iterator = iter(batches)
-            return next(iterator)
+            return next(stream)
+        except StopIteration:  # only a one-shot iterator runs out
+            raise ValueError(f"fit: batches ran out at step {step}; pass a list or DataLoader (cycled), "
+                             "or a function batches(step)") from None
 
     return next_batch
+
+
+def _named(state) -> dict:
+    """``fit(state=...)`` as a dict name -> object (one object is named ``"state"``), checked."""
+    named = {} if state is None else dict(state) if isinstance(state, dict) else {"state": state}
+    for name, obj in named.items():
+        if not isinstance(obj, (torch.Tensor, torch.Generator)) and not hasattr(obj, "load_state_dict"):
+            raise TypeError(f"fit: state[{name!r}] is a {type(obj).__name__}; give a tensor (updated in place), "
+                            "a torch.Generator, or an object with state_dict() and load_state_dict() (a module, "
+                            "an EMA...)")
+    return named
+
+
+def _state_dicts(named: dict) -> dict:
+    """What a checkpoint holds of ``fit(state=...)``: tensors as they are, generators' and objects' states."""
+    return {name: obj if isinstance(obj, torch.Tensor) else obj.get_state() if isinstance(obj, torch.Generator)
+            else obj.state_dict() for name, obj in named.items()}
+
+
+@torch.no_grad()
+def _load_state_dicts(named: dict, saved: dict, path) -> None:
+    """Restore ``fit(state=...)`` from a checkpoint's ``extra``: tensors in place, generators, objects."""
+    if saved.keys() != named.keys():
+        raise CheckpointError(
+            f"fit: cannot resume from {path}: it holds state {sorted(saved)} beside the model, but fit was given "
+            f"state {sorted(named)}. Pass state= with the names the run that wrote it used (a teacher, a centre...), "
+            "or delete the checkpoint to train from scratch."
+        )
+    for name, obj in named.items():
+        if isinstance(obj, torch.Tensor):
+            obj.copy_(saved[name])
+        elif isinstance(obj, torch.Generator):
+            obj.set_state(saved[name])
+        else:
+            obj.load_state_dict(saved[name])
+
+
+def _resume(path, model, optimizer, scheduler, scaler, named: dict) -> tuple[int, History]:
+    """Load the checkpoint at ``path`` into everything the run holds; return its step and its history.
+
+    Read onto the CPU: ``load_state_dict`` copies weights and optimizer state onto the model's device, and the
+    RNG states must be CPU ByteTensors anyway.
+    """
+    saved = load_checkpoint(path, model, optimizer, scheduler, map_location="cpu", scaler=scaler)
+    _load_state_dicts(named, saved.get("extra") or {}, path)
+    set_rng_state(saved["rng"])
+    return saved["step"], History.from_state_dict(saved["history"])
+
+
+def _optimizer_step(loss, model, optimizer, scaler, grad_clip) -> None:
+    """Backward, clip the global gradient norm, AdamW step."""
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is None:
+        loss.backward()
+        if grad_clip is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        optimizer.step()
+    else:  # fp16: backward through the scaled loss, unscale before clipping; a step with inf grads is skipped
+        scaler.scale(loss).backward()
+        if grad_clip is not None:
+            scaler.unscale_(optimizer)
+            nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        scaler.step(optimizer)
+        scaler.update()
+
+
+def _evaluate(model, eval_fn, precision) -> dict:
+    """``eval_fn(model)`` in eval mode, without gradients, under the run's autocast."""
+    model.eval()
+    with torch.no_grad(), precision.autocast():
+        metrics = eval_fn(model)
+    model.train()
+    return metrics
+
+
+def _due(every: int | None, done: int, steps: int) -> bool:
+    """True every ``every`` steps (never if None) and at the last step."""
+    return bool(every and done % every == 0) or done == steps
 
 
 def fit(
@@ -231,6 +351,7 @@ def fit(
     checkpoint: str | Path | None = None,
     checkpoint_every: int | None = None,
     resume: bool = False,
+    state=None,
     device: torch.device | str | None = None,
     amp: bool = True,
     precision: Precision | None = None,
@@ -242,7 +363,8 @@ def fit(
     Args:
         model: any ``nn.Module``; moved to ``device`` (default: where its parameters are).
         loss_fn: ``loss_fn(model, batch)`` -> scalar loss, or ``(loss, {"name": value, ...})`` to log more.
-        batches: ``batches(step)`` -> batch (deterministic and resumable), or an iterable (cycled).
+        batches: ``batches(step)`` -> batch (deterministic and resumable), a re-iterable such as a list or a
+            DataLoader (cycled; resumed by skipping the batches done), or a one-shot iterator (not resumable).
         steps: total optimizer steps of the run (a resumed run counts the steps already done).
         lr, weight_decay, warmup_steps, min_lr_ratio: AdamW on matrices + warm-up/cosine schedule
             (ignored for ``optimizer`` if you pass your own; the schedule still applies).
@@ -253,6 +375,10 @@ def fit(
         log_every: log the training loss (mean since the last log) every this many steps.
         checkpoint: path of the checkpoint file; written every ``checkpoint_every`` steps and at the end.
         resume: continue from ``checkpoint`` if it exists (same model, same optimizer state, same step).
+        state: what the run keeps beside the model, checkpointed and restored with it: an object with
+            ``state_dict()`` and ``load_state_dict()`` (a teacher module, an :class:`minissl.ema.EMA`), or a
+            dict of such objects, of tensors (restored in place, so update them in place: a centre) and of
+            ``torch.Generator`` s (the random stream of augmentations).
         amp: mixed precision on CUDA, chosen by :func:`minissl.precision.choose_precision` (bf16 where the
             GPU has it, else fp16 with a gradient scaler); ignored on the CPU, where float32 is faster and exact.
         precision: a :class:`minissl.precision.Precision` to use instead of the automatic choice.
@@ -262,28 +388,17 @@ def fit(
     device = torch.device(device) if device is not None else next(model.parameters()).device
     model.to(device)
     optimizer = optimizer or adamw(model, lr, weight_decay)
-    precision = precision or choose_precision(device, amp)
-    scaler = precision.grad_scaler()  # fp16 only: scales the loss so that small gradients do not underflow
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: warmup_cosine(s, steps, warmup_steps, min_lr_ratio)
     )
-    history, start = History(), 0
+    precision = precision or choose_precision(device, amp)
+    scaler = precision.grad_scaler()  # fp16 only: scales the loss so that small gradients do not underflow
+    named = _named(state)
+    start, history = 0, History()
     if resume and checkpoint is not None and Path(checkpoint).exists():
-        # Loaded onto the CPU: load_state_dict copies weights and optimizer state onto the model's device,
-        # and the RNG states must be CPU ByteTensors anyway.
-        state = load_checkpoint(checkpoint, model, optimizer, scheduler, map_location="cpu", scaler=scaler)
-        start, history = state["step"], History.from_state_dict(state["history"])
-        set_rng_state(state["rng"])
+        start, history = _resume(checkpoint, model, optimizer, scheduler, scaler, named)
     history.precision = str(precision)
-    get_batch = _batch_source(batches)
-    autocast = precision.autocast()
-
-    def evaluate(step: int) -> None:
-        model.eval()
-        with torch.no_grad(), autocast:
-            metrics = eval_fn(model)
-        model.train()
-        history.log(step, **metrics)
+    get_batch = _batch_source(batches, start)
 
     model.train()
     running, count, t0 = 0.0, 0, time.perf_counter()
@@ -293,43 +408,29 @@ def fit(
                mininterval=1.0, miniters=max(1, (steps - start) // 20), dynamic_ncols=True)
     for step in bar:
         batch = to_device(get_batch(step), device)
-        with autocast:
+        with precision.autocast():
             out = loss_fn(model, batch)
-        loss, extra = out if isinstance(out, tuple) else (out, {})
+        loss, metrics = out if isinstance(out, tuple) else (out, {})
         if not torch.isfinite(loss):
             raise TrainingDiverged(
                 f"fit: the loss became {loss.item()} at step {step} (lr {scheduler.get_last_lr()[0]:.2e}); "
                 "training stopped. Lower the learning rate, add warm-up, or check the inputs for NaN."
             )
-        optimizer.zero_grad(set_to_none=True)
-        if scaler is None:
-            loss.backward()
-            if grad_clip is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-            optimizer.step()
-        else:  # fp16: backward through the scaled loss, unscale before clipping; a step with inf grads is skipped
-            scaler.scale(loss).backward()
-            if grad_clip is not None:
-                scaler.unscale_(optimizer)
-                nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-            scaler.step(optimizer)
-            scaler.update()
+        _optimizer_step(loss, model, optimizer, scaler, grad_clip)
         scheduler.step()
         if after_step is not None:
             after_step(model, step)
-        running, count = running + loss.item(), count + 1
-        done = step + 1
-        if done % log_every == 0 or done == steps:
+        running, count, done = running + loss.item(), count + 1, step + 1
+        if _due(log_every, done, steps):
             history.log(done, loss=running / count, lr=scheduler.get_last_lr()[0],
-                        **{k: float(v) for k, v in extra.items()})
+                        **{k: float(v) for k, v in metrics.items()})
             bar.set_postfix(loss=f"{running / count:.4f}", refresh=False)  # shown at the next redraw
             running, count = 0.0, 0
-        if eval_fn is not None and ((eval_every and done % eval_every == 0) or done == steps):
-            evaluate(done)
-        if checkpoint is not None and ((checkpoint_every and done % checkpoint_every == 0) or done == steps):
-            history.seconds += time.perf_counter() - t0
-            t0 = time.perf_counter()
-            save_checkpoint(checkpoint, model, optimizer, scheduler, done, history, scaler=scaler)
+        if eval_fn is not None and _due(eval_every, done, steps):
+            history.log(done, **_evaluate(model, eval_fn, precision))
+        if checkpoint is not None and _due(checkpoint_every, done, steps):
+            history.seconds, t0 = history.seconds + time.perf_counter() - t0, time.perf_counter()
+            save_checkpoint(checkpoint, model, optimizer, scheduler, done, history, _state_dicts(named), scaler)
     bar.close()
     history.seconds += time.perf_counter() - t0
     return history

@@ -1,4 +1,5 @@
-"""Seeding, device choice and atomic file writes: the few things every chapter needs once.
+"""Seeding, device choice, random draws, image checks and atomic file writes: the few things every chapter
+needs once.
 
 Introduced in chapter 1 ("Labels from the data itself"), section *Training on rotations*.
 """
@@ -71,12 +72,13 @@ def count_parameters(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def record(**figures: float) -> dict:
+def record(**figures: float) -> None:
     """Keep the figures a check cell asserts, for a report of the run (prints nothing).
 
     When ``MINISSL_FIGURES`` names a file, each call appends one JSON line ``{"figures": {...}}`` to it
-    (``tests/gpu_check.sh`` sets it to collect every check cell's figures, per notebook). Returns ``figures``.
-    Values must be numbers (or strings); anything else is a ``TypeError``.
+    (``tests/gpu_check.sh`` sets it to collect every check cell's figures, per notebook). Returns nothing, so
+    that a check cell ending with it shows nothing more. Values must be numbers (or strings); anything else is
+    a ``TypeError``.
     """
     import json
 
@@ -87,4 +89,28 @@ def record(**figures: float) -> dict:
     if target:
         with open(target, "a", encoding="utf-8") as f:
             f.write(json.dumps({"figures": figures}) + "\n")
-    return figures
+
+
+def draw(sample, *args, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
+    """``sample(*args)`` (``torch.rand``, ``torch.randint``...) drawn from ``generator`` on the generator's own
+    device, then moved to ``device``: a CPU generator gives the same numbers for CPU and CUDA tensors.
+    Without a generator, torch's global one draws directly on ``device``.
+
+    ``draw(torch.rand, (B,), generator=g, device=images.device) < p`` is a coin with probability ``p`` per image.
+    """
+    where = generator.device if generator is not None else device
+    return sample(*args, generator=generator, device=where).to(device)
+
+
+def check_images(images, what: str, rgb: bool = False) -> None:
+    """Raise a clear error, naming ``what``, unless ``images`` is a tensor ``(B, C, H, W)``; with ``rgb``, unless
+    it is a float tensor ``(B, 3, H, W)`` (values in [0, 1]), as the augmentations take."""
+    want = "a float tensor (B, 3, H, W) in [0, 1]" if rgb else "a torch.Tensor (B, C, H, W)"
+    hint = ("convert uint8 loader images (N, H, W, 3) with minissl.augment.to_tensor_images" if rgb
+            else "for grey images (B, H, W) add the channel with images[:, None]")
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(f"{what}: images must be {want}, got {type(images).__name__}; {hint}")
+    if images.dim() != 4 or (rgb and images.shape[1] != 3):
+        raise ValueError(f"{what}: images must be {want}, got shape {tuple(images.shape)}; {hint}")
+    if rgb and not images.is_floating_point():
+        raise TypeError(f"{what}: images must be {want}, got dtype {images.dtype}; {hint}")

@@ -149,3 +149,13 @@ def test_cuda_matches_cpu():
         gpu = fn(x.cuda(), _gen(3))  # CPU generator: the same random parameters on both devices
         assert gpu.is_cuda
         torch.testing.assert_close(gpu.cpu(), cpu, atol=1e-4, rtol=0, msg=name)
+
+
+def test_draws_come_from_the_generator_on_its_device():
+    from minissl.utils import draw
+
+    expected = torch.rand(6, generator=_gen(4))
+    assert torch.equal(draw(torch.rand, (6,), generator=_gen(4), device=torch.device("cpu")), expected)
+    if torch.cuda.is_available():  # a CPU generator gives the same numbers for CUDA images
+        on_gpu = draw(torch.rand, (6,), generator=_gen(4), device=torch.device("cuda"))
+        assert on_gpu.is_cuda and torch.equal(on_gpu.cpu(), expected)

@@ -35,7 +35,7 @@ def test_shapes_and_loss():
     assert logits.shape == (3, T, V) and loss.dim() == 0
     torch.testing.assert_close(loss, mlm_loss(logits, labels))
     assert model(inputs)[1] is None
-    assert model.features(inputs).shape == (3, T, 16)
+    assert model.hidden_states(inputs).shape == (3, T, 16)
 
 
 def test_weight_tying():
@@ -58,21 +58,21 @@ def test_bidirectional_every_position_sees_the_right():
     ids = torch.randint(4, V, (1, T), generator=torch.Generator().manual_seed(1))
     changed = ids.clone()
     changed[0, -1] = (ids[0, -1] + 1 - 4) % (V - 4) + 4
-    a, b = model.features(ids), model.features(changed)
+    a, b = model.hidden_states(ids), model.hidden_states(changed)
     assert not torch.allclose(a[0, 0], b[0, 0])  # the first position felt the last token
 
 
 def test_padding_is_invisible():
     model = small()
     ids, lengths = padded_batch()
-    out = model.features(ids)
+    out = model.hidden_states(ids)
     other = ids.clone()
     other[ids == PAD] = 17  # what sits under the padding mask must not matter...
-    out2 = model.features(other, padding_mask=ids == PAD)
+    out2 = model.hidden_states(other, padding_mask=ids == PAD)
     for b, n in enumerate(lengths):
         torch.testing.assert_close(out[b, :n], out2[b, :n])
         # ...and a padded sequence gives what the unpadded one gives alone
-        torch.testing.assert_close(out[b, :n], model.features(ids[b:b + 1, :n])[0], atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(out[b, :n], model.hidden_states(ids[b:b + 1, :n])[0], atol=1e-5, rtol=1e-5)
 
 
 def test_loss_counts_nothing_at_padding():
@@ -90,10 +90,19 @@ def test_loss_counts_nothing_at_padding():
 
 def test_too_long_and_bad_pad_id_are_clear_errors():
     with pytest.raises(ValueError, match="block_size"):
-        small().features(torch.zeros(1, T + 1, dtype=torch.long))
+        small().hidden_states(torch.zeros(1, T + 1, dtype=torch.long))
     with pytest.raises(ValueError, match="pad_id"):
         BERT(V, T, pad_id=V)
 
+
+
+def test_forward_reads_no_value_back_off_the_cpu():
+    """Whether a batch has padding is asked on the CPU only: a meta tensor has no values, so any read would
+    raise; a GPU would stall on it."""
+    model = small().to("meta")
+    ids = torch.zeros(3, T, dtype=torch.long, device="meta")
+    logits, _ = model(ids)
+    assert logits.shape == (3, T, V) and logits.device.type == "meta"
 
 def test_sequence_classifier_ignores_padding_and_trains():
     model = small()

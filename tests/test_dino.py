@@ -96,18 +96,35 @@ def test_update_center():
 
 def test_loss_errors():
     s, t, c = _views(3), _views(2), torch.zeros(1, 6)
-    with pytest.raises(ValueError, match="K="):
+    with pytest.raises(ValueError, match=r"student_out\[2\] has shape \(4, 5\), expected \(B, K\) = \(4, 6\); every"):
         dino_loss(s[:2] + [torch.zeros(4, 5)], t, c)
-    with pytest.raises(ValueError, match="batch size"):
+    with pytest.raises(ValueError, match=r"student_out\[2\] has shape \(3, 6\), expected \(B, K\) = \(4, 6\)"):
         dino_loss(s[:2] + [torch.zeros(3, 6)], t, c)
-    with pytest.raises(ValueError, match="center"):
+    with pytest.raises(ValueError, match=r"teacher_out\[1\] has shape \(4,\), expected \(B, K\)"):
+        dino_loss(s, [t[0], torch.zeros(4)], c)
+    with pytest.raises(ValueError, match=r"center has shape \(1, 5\), expected \(1, K\) = \(1, 6\)"):
         dino_loss(s, t, torch.zeros(1, 5))
-    with pytest.raises(TypeError, match="student_out"):
+    torch.testing.assert_close(dino_loss(s, t, torch.zeros(6)), dino_loss(s, t, c))  # a (K,) centre is fine
+    with pytest.raises(TypeError, match="student_out and teacher_out must be lists"):
         dino_loss(torch.zeros(4, 6), t, c)
-    with pytest.raises(ValueError, match="temperatures"):
+    with pytest.raises(TypeError, match="floating-point"):
+        dino_loss(s, [v.long() for v in t], c)
+    with pytest.raises(ValueError, match="teacher_out is empty"):
+        dino_loss(s, [], c)
+    with pytest.raises(ValueError, match="1 student views for 1 teacher views"):
+        dino_loss(s[:1], t[:1], c)  # the only pair would be a view with itself
+    with pytest.raises(ValueError, match="2 student views for 3 teacher views"):
+        dino_loss(s[:2], s, c)
+    with pytest.raises(ValueError, match="teacher_temp must be > 0, got 0.0"):
         dino_loss(s, t, c, teacher_temp=0.0)
-    with pytest.raises(ValueError, match="update_center"):
+    with pytest.raises(ValueError, match="student_temp must be > 0"):
+        dino_loss(s, t, c, student_temp=-1.0)
+    with pytest.raises(ValueError, match=r"update_center: teacher_out\[0\] has shape \(4, 5\), expected"):
         update_center(c, [torch.zeros(4, 5)])
+    with pytest.raises(ValueError, match="momentum"):
+        update_center(c, t, momentum=1.5)
+    with pytest.raises(ValueError, match=r"collapse_metrics: center has shape \(2, 6\)"):
+        collapse_metrics(t, torch.zeros(2, 6))
 
 
 # ---------------------------------------------------------------- EMA

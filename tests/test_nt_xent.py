@@ -80,14 +80,18 @@ def test_gradient_flows_and_accuracy():
 
 
 def test_bad_shapes_are_named():
-    with pytest.raises(ValueError, match="same shape"):
+    with pytest.raises(ValueError, match=r"z2 has shape \(5, 8\), expected \(N, D\) = \(4, 8\); pass the"):
         nt_xent(torch.randn(4, 8), torch.randn(5, 8))
-    with pytest.raises(ValueError, match="same shape"):
+    with pytest.raises(ValueError, match=r"z1 has shape \(4, 8, 2\), expected \(N, D\)"):
         nt_xent(torch.randn(4, 8, 2), torch.randn(4, 8, 2))
     with pytest.raises(ValueError, match="N >= 2"):
         nt_xent(torch.randn(1, 8), torch.randn(1, 8))
-    with pytest.raises(TypeError, match="tensors"):
+    with pytest.raises(TypeError, match="z1 must be a tensor"):
         nt_xent([[1.0]], torch.randn(1, 1))
+    with pytest.raises(TypeError, match="floating-point"):
+        nt_xent(torch.ones(4, 8, dtype=torch.long), torch.ones(4, 8, dtype=torch.long))
+    with pytest.raises(ValueError, match="z2 has shape"):
+        nt_xent_accuracy(torch.randn(4, 8), torch.randn(4, 7))
 
 
 def test_bf16_inputs_are_computed_in_float32():

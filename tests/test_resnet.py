@@ -12,12 +12,12 @@ def test_shapes_and_cifar_stem():
     net = ResNet((8, 16, 32), (1, 1, 1))
     x = torch.rand(4, 3, 32, 32)
     assert net(x).shape == (4, 32) and net.out_dim == 32
-    assert net.feature_map(x).shape == (4, 32, 8, 8)  # stride 1 stem, two stride-2 stages: 32 -> 8
+    assert net.hidden_states(x).shape == (4, 32, 8, 8)  # stride 1 stem, two stride-2 stages: 32 -> 8
     assert net(torch.rand(2, 3, 16, 16)).shape == (2, 32)  # any size works (global pooling)
     stem_conv = net.stem[0]
     assert stem_conv.kernel_size == (3, 3) and stem_conv.stride == (1, 1)
     assert not any(isinstance(m, torch.nn.MaxPool2d) for m in net.modules())
-    assert ResNet((8,), (1,), stem="imagenet").feature_map(torch.rand(1, 3, 64, 64)).shape == (1, 8, 16, 16)
+    assert ResNet((8,), (1,), stem="imagenet").hidden_states(torch.rand(1, 3, 64, 64)).shape == (1, 8, 16, 16)
 
 
 def test_resnet18_size():

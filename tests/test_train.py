@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from minissl import train, utils
+from minissl.ema import EMA, cosine_momentum
 
 
 def _problem():
@@ -246,3 +247,154 @@ def test_old_checkpoints_with_a_cpu_rng_state_still_resume():
     torch.rand(3)
     train.set_rng_state(before)  # a bare ByteTensor, as checkpoints of minissl 0.1 hold
     assert torch.equal(torch.get_rng_state(), before)
+
+
+# ---------------------------------------------------------------- resuming from iterables (accelerate#2016)
+
+
+def _stop_after(n):
+    def after_step(model, step):
+        if step == n:  # dies during step n + 1, after the checkpoint of step n
+            raise KeyboardInterrupt
+
+    return after_step
+
+
+def _straight_and_resumed(tmp_path, make_batches, steps, stop, model=_model, **kw):
+    """The same run straight and interrupted after step ``stop`` then resumed; batches seen, losses, models."""
+    runs = []
+    for interrupted in (False, True):
+        seen, ck = [], tmp_path / f"ck{interrupted}.pt"
+
+        def loss(model, batch, seen=seen):
+            seen.append(int(batch[2][0]))
+            return _loss(model, batch[:2])
+
+        common = dict(steps=steps, lr=1e-2, progress=False, log_every=1, checkpoint=ck, **kw)
+        utils.seed_everything(0)
+        m = model()
+        if interrupted:
+            with pytest.raises(KeyboardInterrupt):
+                train.fit(m, loss, make_batches(), checkpoint_every=stop, after_step=_stop_after(stop), **common)
+            m = model()
+            del seen[stop:]  # the batch of the step that died is trained on again
+        h = train.fit(m, loss, make_batches(), resume=True, **common)
+        runs.append((seen, h["loss"], m))
+    return runs
+
+
+def test_resume_from_a_list_continues_with_the_same_batches(tmp_path):
+    """8 steps over a list of 4 batches, stopped after step 3 and resumed: the batches, losses and weights of
+    the straight run (the list used to be replayed from its start, silently)."""
+    X, y = _problem()
+    loader = [(X[i:i + 64], y[i:i + 64], torch.full((64,), i // 64)) for i in range(0, 256, 64)]
+    (seen1, loss1, m1), (seen2, loss2, m2) = _straight_and_resumed(tmp_path, lambda: loader, steps=8, stop=3)
+    assert seen1 == [0, 1, 2, 3, 0, 1, 2, 3] and seen2 == seen1
+    assert loss2 == loss1
+    for p, q in zip(m1.parameters(), m2.parameters()):
+        assert torch.equal(p, q)
+
+
+@pytest.mark.parametrize("shuffle, stop", [(False, 6), (True, 4)])
+def test_resume_from_a_dataloader(tmp_path, shuffle, stop):
+    """A DataLoader draws from the RNG when iterated (its workers' seed, its shuffle order); with dropout the
+    run draws from it too. Exact: without shuffle, even mid-epoch; with shuffle, at an epoch boundary."""
+    X, y = _problem()
+    data = torch.utils.data.TensorDataset(X, y, torch.arange(256) // 64)
+
+    def dropout_model():
+        return torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Dropout(0.5), torch.nn.Linear(16, 2))
+
+    (seen1, loss1, m1), (seen2, loss2, m2) = _straight_and_resumed(
+        tmp_path, lambda: torch.utils.data.DataLoader(data, batch_size=64, shuffle=shuffle), steps=10, stop=stop,
+        model=dropout_model)
+    assert seen2 == seen1 and loss2 == loss1
+    for p, q in zip(m1.parameters(), m2.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_a_one_shot_iterator_is_not_resumed(tmp_path):
+    X, y = _problem()
+    ck = tmp_path / "ck.pt"
+
+    def generator():
+        for step in range(100):
+            yield _batches(X, y)(step)
+
+    with pytest.raises(KeyboardInterrupt):
+        train.fit(_model(), _loss, generator(), steps=10, progress=False, checkpoint=ck, checkpoint_every=3,
+                  after_step=_stop_after(3))
+    with pytest.raises(ValueError, match=r"cannot resume at step 3 from a generator.*batches\(step\)"):
+        train.fit(_model(), _loss, generator(), steps=10, progress=False, checkpoint=ck, resume=True)
+    with pytest.raises(ValueError, match="batches ran out at step 2"):
+        train.fit(_model(), _loss, iter([_batches(X, y)(0)] * 2), steps=10, progress=False)
+    with pytest.raises(ValueError, match="batches is empty"):
+        train.fit(_model(), _loss, [], steps=10, progress=False)
+
+
+# ---------------------------------------------------------------- state beside the model (a DINO teacher, a centre)
+
+
+def _dino_like(tmp_path, stop=None):
+    """A student trained by fit, an EMA teacher moved in after_step, a centre updated (in place) in the loss,
+    crops drawn from a generator of their own."""
+    X, _ = _problem()
+    steps, ck = 12, tmp_path / "dino.pt"
+    utils.seed_everything(0)
+    student = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Tanh(), torch.nn.Linear(16, 6))
+    teacher, center, crops = EMA(student), torch.zeros(1, 6), torch.Generator().manual_seed(0)
+
+    def loss_fn(student, x):
+        x = x + 0.1 * torch.randn(x.shape, generator=crops)  # an "augmentation" with a generator of its own
+        with torch.no_grad():
+            t = teacher.model(x)
+            target = F.softmax((t - center) / 0.04, dim=-1)
+            center.mul_(0.9).add_(0.1 * t.mean(0, keepdim=True))
+        return -(target * F.log_softmax(student(x) / 0.1, dim=-1)).sum(-1).mean()
+
+    def after_step(student, step):
+        teacher.update(student, cosine_momentum(step, steps, 0.9))
+        if step == stop:
+            raise KeyboardInterrupt
+
+    run = dict(steps=steps, lr=1e-2, progress=False, log_every=1, checkpoint=ck, checkpoint_every=stop,
+               after_step=after_step,
+               state={"teacher": teacher, "center": center, "crops": crops})
+    batches = _batches(X, X)
+    if stop is not None:
+        with pytest.raises(KeyboardInterrupt):
+            train.fit(student, loss_fn, lambda s: batches(s)[0], **run)
+        # as in a fresh process: another student, teacher, centre and generator, all restored from the checkpoint
+        student.apply(lambda m: m.reset_parameters() if hasattr(m, "reset_parameters") else None)
+        teacher.model.apply(lambda m: m.reset_parameters() if hasattr(m, "reset_parameters") else None)
+        center.zero_()
+        crops.manual_seed(123)
+        stop = None
+    history = train.fit(student, loss_fn, lambda s: batches(s)[0], resume=True, **run)
+    return student, teacher, center, history
+
+
+def test_state_beside_the_model_resumes_exactly(tmp_path):
+    s1, t1, c1, h1 = _dino_like(tmp_path / "straight")
+    s2, t2, c2, h2 = _dino_like(tmp_path / "resumed", stop=5)
+    assert h2["loss"] == h1["loss"] and len(h1["loss"]) == 12
+    assert torch.equal(c1, c2) and c1.abs().sum() > 0
+    for a, b in zip([*s1.parameters(), *t1.model.parameters()], [*s2.parameters(), *t2.model.parameters()]):
+        assert torch.equal(a, b)
+    state = torch.load(tmp_path / "resumed" / "dino.pt", weights_only=True)
+    assert sorted(state["extra"]) == ["center", "crops", "teacher"]
+
+
+def test_state_must_match_the_checkpoint(tmp_path):
+    X, y = _problem()
+    ck = tmp_path / "ck.pt"
+    run = dict(steps=4, progress=False, checkpoint=ck)
+    train.fit(_model(), _loss, _batches(X, y), **run)  # a checkpoint without state
+    with pytest.raises(train.CheckpointError, match=r"holds state \[\] beside the model.*given state \['center'\]"):
+        train.fit(_model(), _loss, _batches(X, y), resume=True, state={"center": torch.zeros(2)}, **run)
+    teacher = _model()
+    train.fit(_model(), _loss, _batches(X, y), state=teacher, **{**run, "checkpoint": tmp_path / "t.pt"})
+    with pytest.raises(train.CheckpointError, match=r"holds state \['state'\].*given state \[\]"):
+        train.fit(_model(), _loss, _batches(X, y), resume=True, **{**run, "checkpoint": tmp_path / "t.pt"})
+    with pytest.raises(TypeError, match=r"state\['n'\] is a int"):
+        train.fit(_model(), _loss, _batches(X, y), state={"n": 3}, **run)

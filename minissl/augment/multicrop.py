@@ -1,7 +1,7 @@
 """DINO's multi-crop: two large global crops and several small local crops of every image, all batched.
 
 Built in the chapter *DINO: self-distillation without labels*, section *Multi-crop*, from the SimCLR
-chapter's primitives (:mod:`minissl.augment.transforms`). Following Caron et al. (2020, 2021):
+chapter's view (:class:`minissl.augment.SimCLRAugment`). Following Caron et al. (2020, 2021):
 
 * two **global** crops covering ``global_scale`` of the image, resized to ``global_size``; the teacher sees
   only these. The first is always blurred, the second rarely, and only the second may be solarised, so the
@@ -18,14 +18,8 @@ from dataclasses import dataclass
 
 import torch
 
-from minissl.augment.transforms import (
-    color_jitter,
-    crop_and_resize,
-    crop_boxes,
-    gaussian_blur,
-    random_grayscale,
-    random_solarize,
-)
+from minissl.augment.simclr import SimCLRAugment
+from minissl.utils import check_images
 
 
 @dataclass(frozen=True)
@@ -63,27 +57,14 @@ class MultiCrop:
 
     def view(self, images: torch.Tensor, size: int, scale, blur_p: float, solarize_p: float,
              generator: torch.Generator | None = None) -> torch.Tensor:
-        """One random view of every image: crop + flip, colour jitter, grayscale, blur, solarise."""
-        b, _, height, width = images.shape
-        boxes = crop_boxes(b, height, width, scale, self.ratio, generator, images.device)
-        gen_device = generator.device if generator is not None else images.device
-        flip = torch.rand(b, generator=generator, device=gen_device).to(images.device) < self.flip_p
-        x = crop_and_resize(images, boxes, size, flip=flip)
-        s = self.jitter_strength
-        if self.jitter_p > 0 and s > 0:
-            x = color_jitter(x, 0.8 * s, 0.8 * s, 0.8 * s, min(0.2 * s, 0.5), p=self.jitter_p, generator=generator)
-        if self.gray_p > 0:
-            x = random_grayscale(x, p=self.gray_p, generator=generator)
-        if blur_p > 0:
-            x = gaussian_blur(x, sigma=self.blur_sigma, p=blur_p, generator=generator)
-        if solarize_p > 0:
-            x = random_solarize(x, p=solarize_p, generator=generator)
-        return x
+        """One random view of every image: SimCLR's (crop + flip, colour jitter, grayscale, blur), then solarise."""
+        simclr = SimCLRAugment(size=size, crop_scale=scale, crop_ratio=self.ratio, flip_p=self.flip_p,
+                               jitter_strength=self.jitter_strength, jitter_p=self.jitter_p, gray_p=self.gray_p,
+                               blur_p=blur_p, blur_sigma=self.blur_sigma, solarize_p=solarize_p)
+        return simclr(images, generator)
 
     def __call__(self, images: torch.Tensor, generator: torch.Generator | None = None) -> list[torch.Tensor]:
-        if not isinstance(images, torch.Tensor) or images.dim() != 4 or not images.is_floating_point():
-            raise ValueError("MultiCrop: images must be a float tensor (B, 3, H, W) in [0, 1]; convert loader "
-                             "arrays with minissl.augment.to_tensor_images")
+        check_images(images, "MultiCrop", rgb=True)
         crops = [self.view(images, self.global_size, self.global_scale, self.global_blur_p[i], self.solarize_p[i],
                            generator) for i in range(2)]
         crops += [self.view(images, self.local_size, self.local_scale, self.local_blur_p, 0.0, generator)

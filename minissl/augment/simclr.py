@@ -2,6 +2,7 @@
 
 Built in the SimCLR chapter (``06_simclr``), section *Two views of every image*. The composition and its
 strengths follow Chen et al. (2020), appendix A, with the CIFAR-10 settings (colour strength 0.5, no blur).
+DINO's multi-crop (:mod:`minissl.augment.multicrop`) makes each of its views with it, adding solarisation.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from minissl.augment.transforms import (
     crop_boxes,
     gaussian_blur,
     random_grayscale,
+    random_solarize,
 )
+from minissl.utils import draw
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,8 @@ class SimCLRAugment:
     e.g. ``replace(aug, jitter_p=0.0)``; ``crop_scale=(1.0, 1.0)`` keeps the whole image.
 
     Colour jitter strength ``s`` gives brightness, contrast, saturation ``0.8 s`` and hue ``0.2 s``
-    (SimCLR's convention; ``s = 0.5`` for CIFAR-10, ``s = 1`` for ImageNet).
+    (SimCLR's convention; ``s = 0.5`` for CIFAR-10, ``s = 1`` for ImageNet). Solarisation (``solarize_p``) is
+    not SimCLR's: BYOL and DINO add it.
     """
 
     size: int = 32
@@ -40,12 +44,12 @@ class SimCLRAugment:
     gray_p: float = 0.2
     blur_p: float = 0.0
     blur_sigma: tuple[float, float] = (0.1, 2.0)
+    solarize_p: float = 0.0
 
     def __call__(self, images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         b, _, height, width = images.shape
         boxes = crop_boxes(b, height, width, self.crop_scale, self.crop_ratio, generator, images.device)
-        gen_device = generator.device if generator is not None else images.device
-        flip = torch.rand(b, generator=generator, device=gen_device).to(images.device) < self.flip_p
+        flip = draw(torch.rand, b, generator=generator, device=images.device) < self.flip_p
         x = crop_and_resize(images, boxes, self.size, flip=flip)  # crop + flip in one resampling
         s = self.jitter_strength
         if self.jitter_p > 0 and s > 0:
@@ -55,6 +59,8 @@ class SimCLRAugment:
             x = random_grayscale(x, p=self.gray_p, generator=generator)
         if self.blur_p > 0:
             x = gaussian_blur(x, sigma=self.blur_sigma, p=self.blur_p, generator=generator)
+        if self.solarize_p > 0:
+            x = random_solarize(x, p=self.solarize_p, generator=generator)
         return x
 
     def two_views(self, images: torch.Tensor, generator: torch.Generator | None = None):

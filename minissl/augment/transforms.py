@@ -21,22 +21,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from minissl.utils import check_images, draw
+
 # ITU-R 601 luma weights, as torchvision's rgb_to_grayscale uses.
 _LUMA = (0.299, 0.587, 0.114)
 
 
 # --------------------------------------------------------------------------------------------- helpers
-def _check_images(images, what: str) -> None:
-    if not isinstance(images, torch.Tensor):
-        raise TypeError(f"{what}: images must be a torch.Tensor (B, 3, H, W), got {type(images).__name__}; "
-                        "convert loader arrays with minissl.augment.to_tensor_images")
-    if images.dim() != 4 or images.shape[1] != 3:
-        raise ValueError(f"{what}: images must have shape (B, 3, H, W), got {tuple(images.shape)}")
-    if not images.is_floating_point():
-        raise TypeError(f"{what}: images must be float in [0, 1], got dtype {images.dtype}; "
-                        "convert uint8 images with minissl.augment.to_tensor_images")
-
-
 def _check_p(p: float, what: str) -> None:
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"{what}: p must be a probability in [0, 1], got {p}")
@@ -44,9 +35,7 @@ def _check_p(p: float, what: str) -> None:
 
 def _uniform(n: int, low: float, high: float, generator, device, shape=()) -> torch.Tensor:
     """``(n, *shape)`` uniform numbers in [low, high), drawn on the generator's device, then moved."""
-    gen_device = generator.device if generator is not None else device
-    u = torch.rand((n, *shape), generator=generator, device=gen_device)
-    return (low + (high - low) * u).to(device)
+    return low + (high - low) * draw(torch.rand, (n, *shape), generator=generator, device=device)
 
 
 def _coin(n: int, p: float, generator, device) -> torch.Tensor:
@@ -113,7 +102,7 @@ def crop_and_resize(images: torch.Tensor, boxes: torch.Tensor, size, flip: torch
     function of the box: ``x_in = cx + w * x_out`` in the [-1, 1] coordinates of ``F.affine_grid``. A
     mirrored crop (``flip[i]`` True) is the same box with ``-w``: flipping costs nothing extra.
     """
-    _check_images(images, "crop_and_resize")
+    check_images(images, "crop_and_resize", rgb=True)
     out_h, out_w = (size, size) if isinstance(size, int) else tuple(size)
     b = images.shape[0]
     x0, y0, w, h = boxes.to(images.device, torch.float32).unbind(1)
@@ -142,7 +131,7 @@ def random_resized_crop(images: torch.Tensor, size, scale=(0.08, 1.0), ratio=(3 
     Area fraction in ``scale`` (0.08-1 in SimCLR), aspect ratio in ``ratio`` (3/4-4/3), bilinear resampling.
     Strong shrinking (say 224 px -> 32 px) aliases a little, as bilinear resizing without antialiasing does.
     """
-    _check_images(images, "random_resized_crop")
+    check_images(images, "random_resized_crop", rgb=True)
     b, _, height, width = images.shape
     boxes = crop_boxes(b, height, width, scale, ratio, generator, images.device)
     return crop_and_resize(images, boxes, size)
@@ -150,7 +139,7 @@ def random_resized_crop(images: torch.Tensor, size, scale=(0.08, 1.0), ratio=(3 
 
 def random_horizontal_flip(images: torch.Tensor, p: float = 0.5, generator=None) -> torch.Tensor:
     """Mirror each image left-right with probability ``p``."""
-    _check_images(images, "random_horizontal_flip")
+    check_images(images, "random_horizontal_flip", rgb=True)
     _check_p(p, "random_horizontal_flip")
     flip = _coin(images.shape[0], p, generator, images.device)
     return _where(flip, images.flip(-1), images)
@@ -223,7 +212,7 @@ def color_jitter(images: torch.Tensor, brightness: float = 0.4, contrast: float 
     brightness, contrast, saturation, hue). The per-image order needs no loop over images: at each of the
     four positions, each operation runs once on the images whose order puts it there.
     """
-    _check_images(images, "color_jitter")
+    check_images(images, "color_jitter", rgb=True)
     _check_p(p, "color_jitter")
     for name, value in (("brightness", brightness), ("contrast", contrast), ("saturation", saturation)):
         if value < 0:
@@ -256,7 +245,7 @@ def color_jitter(images: torch.Tensor, brightness: float = 0.4, contrast: float 
 
 def random_grayscale(images: torch.Tensor, p: float = 0.2, generator=None) -> torch.Tensor:
     """Replace each image by its grayscale version (copied to 3 channels) with probability ``p``."""
-    _check_images(images, "random_grayscale")
+    check_images(images, "random_grayscale", rgb=True)
     _check_p(p, "random_grayscale")
     gray = _coin(images.shape[0], p, generator, images.device)
     return _where(gray, grayscale(images).expand_as(images), images)
@@ -265,7 +254,7 @@ def random_grayscale(images: torch.Tensor, p: float = 0.2, generator=None) -> to
 def random_solarize(images: torch.Tensor, threshold: float = 0.5, p: float = 0.2,
                     generator=None) -> torch.Tensor:
     """With probability ``p`` per image, invert every pixel value above ``threshold`` (BYOL, DINO)."""
-    _check_images(images, "random_solarize")
+    check_images(images, "random_solarize", rgb=True)
     _check_p(p, "random_solarize")
     flip = _coin(images.shape[0], p, generator, images.device)
     solarized = torch.where(images >= threshold, 1.0 - images, images)
@@ -280,7 +269,7 @@ def gaussian_blur(images: torch.Tensor, kernel_size: int | None = None, sigma=(0
     its own kernel: the blur is two 1-D convolutions (rows, then columns) with ``groups = 3 B``, one kernel
     per image and channel, and reflect padding at the borders. ``sigma`` is in pixels.
     """
-    _check_images(images, "gaussian_blur")
+    check_images(images, "gaussian_blur", rgb=True)
     _check_p(p, "gaussian_blur")
     b, c, height, width = images.shape
     if kernel_size is None:

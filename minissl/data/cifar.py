@@ -116,19 +116,24 @@ def _download_and_extract(root: Path) -> Path:
 def read_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """One python batch file -> images uint8 ``(N, 32, 32, 3)``, labels int64 ``(N,)``.
 
-    The pickle is read with a restricted unpickler: it may build NumPy arrays and nothing else.
+    The pickle is read with a restricted unpickler: it may build NumPy arrays and nothing else. A file that is
+    not such a batch (other keys, data that is not a uint8 array of shape ``(N, 3072)``, labels that are not N
+    integers in 0..9) is a :class:`DatasetError`; unreadable bytes are a ``safe_pickle.CorruptPickleError``.
     """
     batch = safe_pickle.load(path)
-    try:
-        data, labels = batch[b"data"], batch[b"labels"]
-    except (KeyError, TypeError) as err:
-        raise DatasetError(f"cifar10: {path} is not a CIFAR-10 batch (no b'data'/b'labels' keys)") from err
-    data = np.asarray(data, dtype=np.uint8)
-    if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(labels) != len(data):
-        raise DatasetError(
-            f"cifar10: {path} holds data of shape {data.shape} and {len(labels)} labels; "
-            "expected (N, 3072) and N labels"
-        )
+    if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
+        raise DatasetError(f"cifar10: {path} is not a CIFAR-10 batch (no b'data'/b'labels' keys)")
+    data, labels = batch[b"data"], batch[b"labels"]
+    if not (isinstance(data, np.ndarray) and data.dtype == np.uint8 and data.ndim == 2
+            and data.shape[1] == 3 * 32 * 32):
+        shape = data.shape if isinstance(data, np.ndarray) else type(data).__name__
+        raise DatasetError(f"cifar10: {path} holds data {shape} (dtype {getattr(data, 'dtype', '-')}); expected a "
+                           "uint8 array of shape (N, 3072). The file is not a CIFAR-10 batch: delete it.")
+    if not (isinstance(labels, (list, tuple, np.ndarray)) and len(labels) == len(data)
+            and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and 0 <= v < 10 for v in labels)):
+        count = len(labels) if hasattr(labels, "__len__") else type(labels).__name__
+        raise DatasetError(f"cifar10: {path} holds {len(data)} images but labels {count!s:.40}; expected "
+                           f"{len(data)} integers in 0..9. The file is not a CIFAR-10 batch: delete it.")
     # Each row is 1024 red, then 1024 green, then 1024 blue values: (N, 3, 32, 32) -> channels last.
     images = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1).copy()
     return images, np.asarray(labels, dtype=np.int64)

@@ -8,6 +8,7 @@ exactly those and refuses everything else.
 from __future__ import annotations
 
 import pickle
+import struct
 
 # (module, name) pairs a CIFAR-10 python batch needs. NumPy 2 moved numpy.core to numpy._core.
 ALLOWED = {
@@ -16,11 +17,17 @@ ALLOWED = {
     ("numpy", "ndarray"),
     ("numpy", "dtype"),
     ("_codecs", "encode"),  # how Python 3 spells bytes in a protocol-2 pickle
+    ("__builtin__", "bytes"),  # an empty bytes object in a protocol-2 pickle (an array of 0 images)
+    ("builtins", "bytes"),
 }
 
 
 class UnsafePickleError(pickle.UnpicklingError):
     """The pickle asked for something outside the allow-list."""
+
+
+class CorruptPickleError(pickle.UnpicklingError):
+    """The file is not a readable pickle (truncated, or not a pickle at all)."""
 
 
 class RestrictedUnpickler(pickle.Unpickler):
@@ -34,6 +41,20 @@ class RestrictedUnpickler(pickle.Unpickler):
 
 
 def load(path, encoding: str = "bytes"):
-    """``pickle.load`` through :class:`RestrictedUnpickler`."""
+    """``pickle.load`` through :class:`RestrictedUnpickler`.
+
+    Raises :class:`UnsafePickleError` for a pickle that asks for anything outside the allow-list, and
+    :class:`CorruptPickleError` for bytes that are not a readable pickle (whatever error the unpickler hit:
+    a truncated file, garbage, a length field larger than memory).
+    """
     with open(path, "rb") as f:
-        return RestrictedUnpickler(f, encoding=encoding).load()
+        try:
+            return RestrictedUnpickler(f, encoding=encoding).load()
+        except pickle.UnpicklingError:
+            raise
+        except (EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError, UnicodeError, OverflowError,
+                MemoryError, struct.error) as err:
+            raise CorruptPickleError(
+                f"{path} is not a readable pickle ({type(err).__name__}: {err}); the file is truncated or "
+                "corrupt. Delete it and run again to download a fresh copy."
+            ) from err

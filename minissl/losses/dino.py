@@ -21,42 +21,52 @@ import math
 import torch
 import torch.nn.functional as F
 
+from minissl.losses._checks import check_positive, check_shape, working_dtype
 
-def _check_views(student_out, teacher_out, center) -> tuple[int, int]:
-    for name, views in (("student_out", student_out), ("teacher_out", teacher_out)):
-        if not isinstance(views, (list, tuple)) or len(views) == 0:
-            raise TypeError(f"dino_loss: {name} must be a non-empty list of (B, K) tensors, got {type(views).__name__}")
-    B, K = None, None
-    for name, views in (("teacher_out", teacher_out), ("student_out", student_out)):
-        for i, v in enumerate(views):
-            if not isinstance(v, torch.Tensor) or v.dim() != 2:
-                shape = tuple(v.shape) if isinstance(v, torch.Tensor) else type(v).__name__
-                raise ValueError(f"dino_loss: {name}[{i}] must be a (B, K) tensor, got {shape}")
-            if K is None:
-                B, K = v.shape
-            if v.shape[1] != K:
-                raise ValueError(
-                    f"dino_loss: {name}[{i}] has K={v.shape[1]} output dimensions but teacher_out[0] has K={K}; "
-                    "student and teacher heads must have the same out_dim"
-                )
-            if v.shape[0] != B:
-                raise ValueError(
-                    f"dino_loss: {name}[{i}] has batch size B={v.shape[0]} but teacher_out[0] has B={B}; "
-                    "every view must hold the same images in the same order"
-                )
-    if len(student_out) < len(teacher_out):
-        raise ValueError(
-            f"dino_loss: {len(student_out)} student views for {len(teacher_out)} teacher views; the student sees "
-            "the teacher's global views first, then the local ones"
-        )
-    if center.shape not in ((1, K), (K,)):
-        raise ValueError(f"dino_loss: center must have shape (1, {K}), got {tuple(center.shape)}")
-    return B, K
+_HINT = ("every view is a (B, K) head output for the same B images in the same order, and student and teacher "
+         "heads have the same out_dim K")
+
+
+def _views(who: str, name: str, views, sizes: dict[str, int]) -> list[torch.Tensor]:
+    """``views``, a ``(B, K)`` tensor or a non-empty list of them, as a list; each checked against ``sizes``."""
+    views = list(views) if isinstance(views, (list, tuple)) else [views]
+    if not views:
+        raise ValueError(f"{who}: {name} is empty; pass a list of (B, K) head outputs, one per view")
+    for i, v in enumerate(views):
+        check_shape(who, f"{name}[{i}]", v, "B K", sizes, _HINT)
+    return views
+
+
+def _center(who: str, center, sizes: dict[str, int]) -> torch.Tensor:
+    """``center`` ``(1, K)`` (a ``(K,)`` one is accepted), checked, as ``(1, K)``."""
+    if isinstance(center, torch.Tensor) and center.dim() == 1:
+        center = center[None]
+    check_shape(who, "center", center, "1 K", sizes, "start it at torch.zeros(1, K), then use update_center")
+    return center
+
+
+def _check_dino(student_out, teacher_out, center):
+    """dino_loss's inputs, checked: lists of ``(B, K)`` views with one B and one K, a ``(1, K)`` centre."""
+    if not isinstance(student_out, (list, tuple)) or not isinstance(teacher_out, (list, tuple)):
+        raise TypeError(f"dino_loss: student_out and teacher_out must be lists of (B, K) tensors, one per view, "
+                        f"got {type(student_out).__name__} and {type(teacher_out).__name__}")
+    sizes: dict[str, int] = {}
+    teacher_out = _views("dino_loss", "teacher_out", teacher_out, sizes)
+    student_out = _views("dino_loss", "student_out", student_out, sizes)
+    if len(student_out) < max(2, len(teacher_out)):
+        raise ValueError(f"dino_loss: {len(student_out)} student views for {len(teacher_out)} teacher views; the "
+                         "student sees the teacher's global views first, then more (local) views, and needs at "
+                         "least one view the teacher did not give it")
+    return student_out, teacher_out, _center("dino_loss", center, sizes)
 
 
 def teacher_probs(teacher_out: torch.Tensor, center: torch.Tensor, teacher_temp: float = 0.04) -> torch.Tensor:
-    """The teacher's targets ``softmax((g_t - c) / tau_t)``, ``(B, K)``, detached from the graph."""
-    return F.softmax((teacher_out.detach() - center.detach()) / teacher_temp, dim=-1)
+    """The teacher's targets ``softmax((g_t - c) / tau_t)``, ``(B, K)``, detached from the graph.
+
+    Computed in the inputs' precision (float16/bfloat16 raised to float32).
+    """
+    dtype = working_dtype(teacher_out, center)
+    return F.softmax((teacher_out.detach().to(dtype) - center.detach().to(dtype)) / teacher_temp, dim=-1)
 
 
 def dino_loss(student_out, teacher_out, center, *, student_temp: float = 0.1,
@@ -70,23 +80,26 @@ def dino_loss(student_out, teacher_out, center, *, student_temp: float = 0.1,
         student_temp, teacher_temp: softmax temperatures (the teacher's is lower: sharper targets).
 
     Returns the cross-entropy averaged over the batch and over every (teacher view, student view) pair
-    except a view with itself. No gradient flows into ``teacher_out`` or ``center``.
+    except a view with itself, in the inputs' precision (float16/bfloat16 raised to float32). No gradient
+    flows into ``teacher_out`` or ``center``.
+
+    Raises:
+        TypeError, ValueError: views that are not lists of float ``(B, K)`` tensors with one B and one K, a
+        centre that is not ``(1, K)``, fewer student views than ``max(2, teacher views)``, or a temperature
+        that is not > 0.
     """
-    _check_views(student_out, teacher_out, center)
-    if student_temp <= 0 or teacher_temp <= 0:
-        raise ValueError(f"dino_loss: temperatures must be > 0, got student_temp={student_temp}, "
-                         f"teacher_temp={teacher_temp}")
-    targets = [teacher_probs(t, center, teacher_temp) for t in teacher_out]
-    log_student = [F.log_softmax(s / student_temp, dim=-1) for s in student_out]
+    student_out, teacher_out, center = _check_dino(student_out, teacher_out, center)
+    check_positive("dino_loss", student_temp=student_temp, teacher_temp=teacher_temp)
+    dtype = working_dtype(*student_out)
+    targets = [teacher_probs(t, center, teacher_temp) for t in teacher_out]  # each (B, K), no gradient
+    log_student = [F.log_softmax(s.to(dtype) / student_temp, dim=-1) for s in student_out]  # each (B, K)
     total, pairs = 0.0, 0
     for ti, p_t in enumerate(targets):
         for si, log_p_s in enumerate(log_student):
             if si == ti:  # the same global crop: nothing to learn from matching itself
                 continue
-            total = total + (-(p_t * log_p_s).sum(dim=-1)).mean()
+            total = total + (-(p_t * log_p_s).sum(dim=-1)).mean()  # (B,) cross-entropies -> scalar
             pairs += 1
-    if pairs == 0:
-        raise ValueError("dino_loss: no (teacher, student) pair of different views; give the student more views")
     return total / pairs
 
 
@@ -96,33 +109,34 @@ def update_center(center: torch.Tensor, teacher_out, momentum: float = 0.9) -> t
 
     ``teacher_out`` is a ``(B, K)`` tensor or a list of them (the global views); the mean runs over every
     sample of every view. Call it after the loss of the step: the loss uses the centre of the past steps.
+    Computed in the inputs' precision (float16/bfloat16 raised to float32), returned in ``center``'s dtype.
     """
-    views = list(teacher_out) if isinstance(teacher_out, (list, tuple)) else [teacher_out]
-    if not views:
-        raise ValueError("update_center: teacher_out is empty; pass the teacher's (B, K) outputs")
-    K = center.shape[-1]
-    for i, v in enumerate(views):
-        if v.dim() != 2 or v.shape[1] != K:
-            raise ValueError(f"update_center: teacher_out[{i}] must be (B, {K}) to match center {tuple(center.shape)}, "
-                             f"got {tuple(v.shape)}")
+    sizes: dict[str, int] = {}
+    center = _center("update_center", center, sizes)
+    views = _views("update_center", "teacher_out", teacher_out, sizes)
     if not 0.0 <= momentum <= 1.0:
         raise ValueError(f"update_center: momentum must be in [0, 1], got {momentum}")
-    batch_center = torch.cat([v.detach() for v in views]).float().mean(dim=0, keepdim=True)  # (1, K)
-    return center.reshape(1, K) * momentum + batch_center.to(center.dtype) * (1 - momentum)
+    dtype = working_dtype(center, *views)
+    batch_center = torch.cat(views).to(dtype).mean(dim=0, keepdim=True)  # (1, K)
+    return (center.to(dtype) * momentum + batch_center * (1 - momentum)).to(center.dtype)  # (1, K)
 
 
 @torch.no_grad()
 def collapse_metrics(teacher_out, center, teacher_temp: float = 0.04) -> dict[str, float]:
-    """Three numbers that tell whether the teacher collapsed, over a list of ``(B, K)`` teacher outputs:
+    """Three numbers that tell whether the teacher collapsed, over a ``(B, K)`` tensor or a list of them:
 
     * ``entropy``: mean entropy of the teacher's targets in nats (ln K = uniform collapse, 0 = one-hot);
     * ``distinct``: how many of the K dimensions are the argmax of at least one sample (1 = one class wins);
     * ``entropy_of_mean``: entropy of the batch-mean target (low = every sample gets the same dimension).
+
+    Computed in the inputs' precision (float16/bfloat16 raised to float32).
     """
-    views = list(teacher_out) if isinstance(teacher_out, (list, tuple)) else [teacher_out]
-    p = torch.cat([teacher_probs(v, center, teacher_temp) for v in views]).float()
+    sizes: dict[str, int] = {}
+    center = _center("collapse_metrics", center, sizes)
+    views = _views("collapse_metrics", "teacher_out", teacher_out, sizes)
+    p = torch.cat([teacher_probs(v, center, teacher_temp) for v in views])  # (V B, K)
     entropy = -(p * p.clamp_min(1e-12).log()).sum(-1).mean()
-    mean = p.mean(0)
+    mean = p.mean(0)  # (K,)
     return {
         "entropy": entropy.item(),
         "distinct": float(p.argmax(-1).unique().numel()),

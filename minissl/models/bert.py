@@ -6,7 +6,7 @@ causal switch off, so every position attends to both sides:
 
     h_0 = E[idx] + P[0..T-1]                       token + learned position embeddings, (B, T, C)
     h_l = Block_l(h_{l-1}, padding_mask)           causal=False: position t sees every non-padding position
-    z   = LayerNorm(h_L)                           features(idx), (B, T, C)
+    z   = LayerNorm(h_L)                           hidden_states(idx), (B, T, C)
     logits = LayerNorm(GELU(z W_t + b_t)) E^T + b  MLM head, (B, T, V); E is the token embedding (tied)
 
 Tying the output matrix to E (Press & Wolf, 2017) saves V * C parameters and makes "the vector that reads a
@@ -75,11 +75,14 @@ class BERT(nn.Module):
     def _padding_mask(self, idx: torch.Tensor, padding_mask: torch.Tensor | None) -> torch.Tensor | None:
         if padding_mask is None and self.pad_id is not None:
             padding_mask = idx == self.pad_id
-        if padding_mask is not None and not padding_mask.any():
-            return None  # nothing to hide: the fused attention kernel is faster without a mask
+        # Nothing to hide: the fused attention kernel is faster without a mask. Checked on the CPU only: on a GPU,
+        # reading the answer back would stall every forward pass (and break a torch.compile graph).
+        if (padding_mask is not None and padding_mask.device.type == "cpu" and not torch.compiler.is_compiling()
+                and not padding_mask.any()):
+            return None
         return padding_mask
 
-    def features(self, idx: torch.Tensor, padding_mask: torch.Tensor | None = None) -> torch.Tensor:
+    def hidden_states(self, idx: torch.Tensor, padding_mask: torch.Tensor | None = None) -> torch.Tensor:
         """Contextual vectors ``(B, T, C)`` for token ids ``idx`` ``(B, T)``.
 
         ``padding_mask``: bool ``(B, T)``, True at padding (default: ``idx == pad_id`` when ``pad_id`` is set).
@@ -100,8 +103,8 @@ class BERT(nn.Module):
     def forward(self, idx: torch.Tensor, labels: torch.Tensor | None = None,
                 padding_mask: torch.Tensor | None = None):
         """``idx`` ``(B, T)`` -> ``(logits (B, T, V), loss)``; ``loss`` is :func:`minissl.losses.mlm_loss`
-        over the positions where ``labels`` is not ``-100`` (None when ``labels`` is None)."""
-        logits = self.head(self.features(idx, padding_mask))
+        over the positions where ``labels`` is not ``IGNORE_INDEX`` (None when ``labels`` is None)."""
+        logits = self.head(self.hidden_states(idx, padding_mask))
         loss = mlm_loss(logits, labels) if labels is not None else None
         return logits, loss
 
@@ -112,7 +115,7 @@ class BERT(nn.Module):
         step saved when V is large. Returns ``(loss, accuracy)``: accuracy is the fraction of chosen
         positions whose arg-max prediction is the original token (a float, no gradient).
         """
-        z = self.features(idx, padding_mask)  # (B, T, C)
+        z = self.hidden_states(idx, padding_mask)  # (B, T, C)
         chosen = labels != IGNORE_INDEX
         logits = self.head(z[chosen])  # (N, V): only the N chosen positions
         if logits.shape[0] == 0:
@@ -123,16 +126,16 @@ class BERT(nn.Module):
         return loss, accuracy
 
 
-def mean_pool(features: torch.Tensor, padding_mask: torch.Tensor | None = None) -> torch.Tensor:
-    """Average ``(B, T, C)`` over the non-padding positions -> ``(B, C)``."""
+def mean_pool(hidden: torch.Tensor, padding_mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Average hidden states ``(B, T, C)`` over the non-padding positions -> ``(B, C)``."""
     if padding_mask is None:
-        return features.mean(dim=1)
-    keep = (~padding_mask).unsqueeze(-1).to(features.dtype)  # (B, T, 1)
-    return (features * keep).sum(dim=1) / keep.sum(dim=1).clamp(min=1.0)
+        return hidden.mean(dim=1)
+    keep = (~padding_mask).unsqueeze(-1).to(hidden.dtype)  # (B, T, 1)
+    return (hidden * keep).sum(dim=1) / keep.sum(dim=1).clamp(min=1.0)
 
 
 class SequenceClassifier(nn.Module):
-    """A sentence classifier: any encoder with ``features(idx[, padding_mask]) -> (B, T, C)``, mean-pooled
+    """A sentence classifier: any encoder with ``hidden_states(idx[, padding_mask]) -> (B, T, C)``, mean-pooled
     over non-padding tokens, then dropout and a linear layer -> logits ``(B, num_classes)``.
 
     Used for both fine-tuning (all weights train) and training from scratch (same model, random start).
@@ -143,16 +146,16 @@ class SequenceClassifier(nn.Module):
     def __init__(self, encoder: nn.Module, n_embd: int, num_classes: int, pad_id: int, dropout: float = 0.1):
         super().__init__()
         self.encoder, self.pad_id = encoder, pad_id
-        self.takes_mask = "padding_mask" in inspect.signature(encoder.features).parameters
+        self.takes_mask = "padding_mask" in inspect.signature(encoder.hidden_states).parameters
         self.drop = nn.Dropout(dropout)
         self.classifier = nn.Linear(n_embd, num_classes)
 
     def sentence_features(self, idx: torch.Tensor) -> torch.Tensor:
         """Pooled sentence vectors ``(B, C)``."""
         padding_mask = idx == self.pad_id
-        feats = self.encoder.features(idx, padding_mask=padding_mask) if self.takes_mask \
-            else self.encoder.features(idx)
-        return mean_pool(feats, padding_mask)
+        hidden = self.encoder.hidden_states(idx, padding_mask=padding_mask) if self.takes_mask \
+            else self.encoder.hidden_states(idx)
+        return mean_pool(hidden, padding_mask)
 
     def forward(self, idx: torch.Tensor, labels: torch.Tensor | None = None):
         """``idx`` ``(B, T)`` -> ``(logits (B, K), loss)`` (loss None without ``labels``)."""

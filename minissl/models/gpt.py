@@ -64,11 +64,15 @@ class GPT(nn.Module):
         if offset + T > self.block_size:
             raise ValueError(f"GPT: sequence length {offset + T} exceeds block_size={self.block_size}; "
                              f"crop the input to its last {self.block_size} tokens (generate() does this)")
-        if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= self.vocab_size):
-            raise ValueError(f"GPT: token ids must lie in [0, {self.vocab_size}), got min {int(idx.min())} "
-                             f"and max {int(idx.max())}; was the text encoded with another tokenizer?")
+        # The ids' values are read on the CPU only: on a GPU, reading them back would stall every forward pass
+        # (and break a torch.compile graph), and an id out of range fails inside the embedding anyway.
+        if idx.numel() and idx.device.type == "cpu" and not torch.compiler.is_compiling():
+            low, high = idx.aminmax()
+            if low < 0 or high >= self.vocab_size:
+                raise ValueError(f"GPT: token ids must lie in [0, {self.vocab_size}), got min {int(low)} and max "
+                                 f"{int(high)}; was the text encoded with another tokenizer?")
 
-    def features(self, idx: torch.Tensor, caches: list[KVCache] | None = None) -> torch.Tensor:
+    def hidden_states(self, idx: torch.Tensor, caches: list[KVCache] | None = None) -> torch.Tensor:
         """Hidden states after the final LayerNorm: ``(B, T) -> (B, T, n_embd)``.
 
         With ``caches`` (one :class:`KVCache` per layer), ``idx`` holds the *new* tokens only, placed after
@@ -85,7 +89,7 @@ class GPT(nn.Module):
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
         """``idx`` (B, T) -> ``(logits (B, T, vocab_size), loss)``; ``loss`` is the mean cross-entropy
         against ``targets`` (B, T), or None without targets."""
-        logits = self.head(self.features(idx))
+        logits = self.head(self.hidden_states(idx))
         loss = None
         if targets is not None:
             if targets.shape != idx.shape:
@@ -151,11 +155,11 @@ class GPT(nn.Module):
             if use_cache and idx.size(1) <= self.block_size:
                 if caches is None:
                     caches, fed = [KVCache() for _ in self.blocks], 0
-                h = self.features(idx[:, fed:], caches)  # only the tokens the cache has not seen
+                h = self.hidden_states(idx[:, fed:], caches)  # only the tokens the cache has not seen
                 fed = idx.size(1)
             else:  # no cache, or the context is full: run the last block_size tokens from scratch
                 caches = None
-                h = self.features(idx[:, -self.block_size:])
+                h = self.hidden_states(idx[:, -self.block_size:])
             logits = self.head(h[:, -1, :])
             idx = torch.cat([idx, self._sample(logits, temperature, top_k, generator)], dim=1)
         self.train(was_training)

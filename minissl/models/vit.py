@@ -15,12 +15,6 @@ Standardising the pixels matters more for a ViT than for a ResNet (which has bat
 [0, 1] share a large common offset, so at initialisation every image's class token is almost the same
 vector (cosine similarity ~0.97 between CIFAR images) and a self-distillation run starts collapsed.
 
-With ``stem="conv"`` the linear patch embedding is replaced by a convolutional stem (Xiao et al., 2021,
-*Early convolutions help transformers see better*): log2(p) 3 x 3 convolutions of stride 2, each followed by
-batch norm and a ReLU, then a 1 x 1 convolution to C channels; each output pixel is one patch token. The
-tokens see overlapping neighbourhoods and a local, translation-equivariant bias, and a small ViT trained on
-few images learns much faster with it.
-
 The position embeddings are learned for the training image size. An image of another size (DINO's small
 local crops) gets them resized by bicubic interpolation over the patch grid, so one network reads every crop.
 """
@@ -57,24 +51,6 @@ def patchify(images: torch.Tensor, patch_size: int) -> torch.Tensor:
     return x.reshape(B, (H // p) * (W // p), c * p * p)
 
 
-def conv_stem(in_chans: int, n_embd: int, patch_size: int) -> nn.Sequential:
-    """Convolutional stem ``(B, in_chans, H, W)`` -> ``(B, n_embd, H / p, W / p)``: log2(p) blocks of
-    3 x 3 convolution (stride 2) + BatchNorm + ReLU, widths doubling up to ``n_embd / 2``, then a 1 x 1
-    convolution to ``n_embd`` channels (Xiao et al., 2021). Each output pixel is one patch token."""
-    n_down = patch_size.bit_length() - 1
-    if patch_size < 2 or 2 ** n_down != patch_size:
-        raise ValueError(f"conv_stem: patch_size must be a power of 2 (>= 2) for the conv stem, got {patch_size}; "
-                         "use stem='linear' for other patch sizes")
-    widths = [max(n_embd // 2 ** (n_down - i), 8) for i in range(n_down)]  # ..., C/4, C/2
-    layers: list[nn.Module] = []
-    c_in = in_chans
-    for w in widths:
-        layers += [nn.Conv2d(c_in, w, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True)]
-        c_in = w
-    layers.append(nn.Conv2d(c_in, n_embd, 1))
-    return nn.Sequential(*layers)
-
-
 class ViT(nn.Module):
     """Vision Transformer ``(B, 3, H, W)`` -> class-token features ``(B, n_embd)``.
 
@@ -89,17 +65,13 @@ class ViT(nn.Module):
         dropout: dropout inside the blocks (0 for self-supervised training).
         pixel_mean, pixel_std: per-channel statistics used to standardise the input images (CIFAR-10's by
             default); ``None`` feeds the pixels as they are.
-        stem: ``"linear"`` (one linear map per patch, the original ViT) or ``"conv"`` (a convolutional stem,
-            see :func:`conv_stem`; ``patch_size`` must then be a power of 2).
     """
 
     def __init__(self, image_size: int = 32, patch_size: int = 4, n_embd: int = 192, depth: int = 6,
                  n_head: int = 3, mlp_ratio: int = 4, in_chans: int = 3, dropout: float = 0.0,
                  pixel_mean: tuple[float, ...] | None = CIFAR10_MEAN,
-                 pixel_std: tuple[float, ...] | None = CIFAR10_STD, stem: str = "linear"):
+                 pixel_std: tuple[float, ...] | None = CIFAR10_STD):
         super().__init__()
-        if stem not in ("linear", "conv"):
-            raise ValueError(f"ViT: stem must be 'linear' or 'conv', got {stem!r}")
         if image_size % patch_size:
             raise ValueError(
                 f"ViT: image_size={image_size} is not divisible by patch_size={patch_size}; "
@@ -109,7 +81,7 @@ class ViT(nn.Module):
             raise ValueError(f"ViT: depth must be >= 1, got {depth}")
         self.image_size, self.patch_size, self.in_chans = image_size, patch_size, in_chans
         self.grid = image_size // patch_size  # patches per side at the training size
-        self.n_embd = self.embed_dim = n_embd
+        self.n_embd = n_embd
         if (pixel_mean is None) != (pixel_std is None):
             raise ValueError("ViT: give both pixel_mean and pixel_std, or neither")
         if pixel_mean is not None and not (len(pixel_mean) == len(pixel_std) == in_chans):
@@ -118,11 +90,7 @@ class ViT(nn.Module):
         self.standardise = pixel_mean is not None
         self.register_buffer("pixel_mean", torch.tensor(pixel_mean or [0.0] * in_chans).view(1, -1, 1, 1))
         self.register_buffer("pixel_std", torch.tensor(pixel_std or [1.0] * in_chans).view(1, -1, 1, 1))
-        self.stem = stem
-        if stem == "linear":
-            self.patch_embed = nn.Linear(in_chans * patch_size * patch_size, n_embd)
-        else:
-            self.patch_embed = conv_stem(in_chans, n_embd, patch_size)
+        self.patch_embed = nn.Linear(in_chans * patch_size * patch_size, n_embd)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, n_embd))
         self.pos_embed = nn.Parameter(torch.zeros(1, 1 + self.grid * self.grid, n_embd))
         self.blocks = nn.ModuleList(
@@ -176,14 +144,11 @@ class ViT(nn.Module):
         B, _, H, W = images.shape
         if self.standardise:
             images = (images - self.pixel_mean) / self.pixel_std
-        if self.stem == "linear":
-            x = self.patch_embed(patchify(images, self.patch_size))  # (B, N, C)
-        else:
-            x = self.patch_embed(images).flatten(2).transpose(1, 2)  # (B, C, H/p, W/p) -> (B, N, C)
+        x = self.patch_embed(patchify(images, self.patch_size))  # (B, N, C)
         x = torch.cat([self.cls_token.expand(B, -1, -1), x], dim=1)  # (B, 1 + N, C)
         return x + self.position_embeddings(H // self.patch_size, W // self.patch_size)
 
-    def forward_tokens(self, images: torch.Tensor) -> torch.Tensor:
+    def hidden_states(self, images: torch.Tensor) -> torch.Tensor:
         """Every output token ``(B, 1 + N, C)`` after the final LayerNorm; index 0 is the class token."""
         x = self.embed(images)
         for block in self.blocks:
@@ -192,7 +157,7 @@ class ViT(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Class-token features ``(B, C)``: the image representation."""
-        return self.forward_tokens(images)[:, 0]
+        return self.hidden_states(images)[:, 0]
 
     @torch.no_grad()
     def attention_maps(self, images: torch.Tensor) -> torch.Tensor:

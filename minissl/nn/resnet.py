@@ -81,7 +81,6 @@ class ResNet(nn.Module):
             channels = width
         self.stages = nn.Sequential(*stages)
         self.out_dim = widths[-1]
-        self.widths, self.depths, self.stem_kind = widths, depths, stem
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
@@ -89,14 +88,14 @@ class ResNet(nn.Module):
             if isinstance(block, BasicBlock):
                 nn.init.zeros_(block.bn2.weight)
 
-    def feature_map(self, x: torch.Tensor) -> torch.Tensor:
-        """The last stage's map ``(B, out_dim, H', W')`` before pooling."""
+    def hidden_states(self, x: torch.Tensor) -> torch.Tensor:
+        """The last stage's map ``(B, out_dim, H', W')`` before pooling: one hidden vector per position."""
         if x.dim() != 4:
             raise ValueError(f"ResNet: expected images (B, C, H, W), got shape {tuple(x.shape)}")
         return self.stages(self.stem(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.feature_map(x).mean(dim=(2, 3))
+        return self.hidden_states(x).mean(dim=(2, 3))
 
 
 def resnet18(stem: str = "cifar", in_channels: int = 3) -> ResNet:
