@@ -104,6 +104,13 @@ def test_forward_reads_no_value_back_off_the_cpu():
     logits, _ = model(ids)
     assert logits.shape == (3, T, V) and logits.device.type == "meta"
 
+
+def test_compiles_without_a_graph_break():
+    model = small()
+    ids, _ = padded_batch()
+    compiled = torch.compile(model, backend="eager", fullgraph=True)  # fullgraph: any graph break raises
+    torch.testing.assert_close(compiled(ids)[0], model(ids)[0])
+
 def test_sequence_classifier_ignores_padding_and_trains():
     model = small()
     clf = SequenceClassifier(model, 16, num_classes=2, pad_id=PAD).eval()

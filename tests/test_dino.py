@@ -205,32 +205,12 @@ def test_vit_shapes_other_sizes_and_attention():
     vit = ViT(image_size=16, patch_size=4, n_embd=24, depth=2, n_head=3)
     x = torch.rand(3, 3, 16, 16)
     assert vit(x).shape == (3, 24)
-    assert vit.forward_tokens(x).shape == (3, 1 + 16, 24)
+    assert vit.hidden_states(x).shape == (3, 1 + 16, 24)
     assert vit(torch.rand(3, 3, 8, 8)).shape == (3, 24)  # a local crop: position embeddings resized
     assert vit(torch.rand(2, 3, 32, 32)).shape == (2, 24)
     maps = vit.attention_maps(x)
     assert maps.shape == (3, 3, 4, 4)
     assert torch.all(maps.sum((-2, -1)) <= 1 + 1e-5)
-
-
-def test_vit_conv_stem_shapes_and_locality():
-    vit = ViT(image_size=16, patch_size=4, n_embd=24, depth=1, n_head=3, stem="conv")
-    convs = [m for m in vit.patch_embed if isinstance(m, torch.nn.Conv2d)]
-    assert [c.stride for c in convs] == [(2, 2), (2, 2), (1, 1)]  # log2(4) = 2 stride-2 convs, then a 1 x 1
-    assert convs[-1].out_channels == 24
-    x = torch.rand(3, 3, 16, 16)
-    vit.eval()
-    assert vit.embed(x).shape == (3, 1 + 16, 24)
-    assert vit(x).shape == (3, 24)
-    assert vit(torch.rand(3, 3, 8, 8)).shape == (3, 24)  # a local crop: a 2 x 2 grid
-    assert vit.attention_maps(x).shape == (3, 3, 4, 4)
-    # the token of the top-left patch depends only on a small neighbourhood of it (receptive field 7 px)
-    y = x.clone()
-    y[:, :, 8:, 8:] = torch.rand(3, 3, 8, 8)
-    tokens_x = vit.patch_embed((x - vit.pixel_mean) / vit.pixel_std)
-    tokens_y = vit.patch_embed((y - vit.pixel_mean) / vit.pixel_std)
-    torch.testing.assert_close(tokens_x[..., 0, 0], tokens_y[..., 0, 0])
-    assert not torch.allclose(tokens_x[..., 3, 3], tokens_y[..., 3, 3])
 
 
 def test_vit_errors():
@@ -243,10 +223,6 @@ def test_vit_errors():
         vit(torch.rand(1, 16, 16, 3))
     with pytest.raises(ValueError, match="pixel_mean"):
         ViT(image_size=16, patch_size=4, n_embd=24, depth=1, n_head=3, pixel_mean=(0.5, 0.5))
-    with pytest.raises(ValueError, match="stem"):
-        ViT(image_size=16, patch_size=4, stem="resnet")
-    with pytest.raises(ValueError, match="power of 2"):
-        ViT(image_size=18, patch_size=6, stem="conv")
 
 
 # ---------------------------------------------------------------- multi-crop

@@ -62,6 +62,15 @@ def test_token_ids_are_read_back_on_the_cpu_only():
     with pytest.raises(ValueError, match="block_size=16"):  # shapes are still checked everywhere
         model(torch.zeros(1, 17, dtype=torch.long, device="meta"))
 
+
+def test_compiles_without_a_graph_break():
+    """Under torch.compile the value check is skipped: reading ids back would break the graph (fullgraph=True
+    raises on any break). The eager backend traces without compiling kernels."""
+    model = _model()
+    idx = torch.randint(0, 50, (2, 8))
+    compiled = torch.compile(model, backend="eager", fullgraph=True)
+    torch.testing.assert_close(compiled(idx, idx)[1], model(idx, idx)[1])
+
 def test_causal_model():
     model = _model().eval()
     idx = torch.randint(0, 50, (2, 12))

@@ -16,8 +16,6 @@ two together keep it from collapsing either way.
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 
@@ -142,8 +140,3 @@ def collapse_metrics(teacher_out, center, teacher_temp: float = 0.04) -> dict[st
         "distinct": float(p.argmax(-1).unique().numel()),
         "entropy_of_mean": (-(mean * mean.clamp_min(1e-12).log()).sum()).item(),
     }
-
-
-def uniform_entropy(K: int) -> float:
-    """ln K: the entropy (nats) of the uniform distribution over K dimensions, where uniform collapse sits."""
-    return math.log(K)
