@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import os
 import tarfile
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from minissl.data import safe_pickle
-from minissl.data.store import DatasetError, data_root, file_digest, not_writable, retrieve_verified, verify
+from minissl.data.store import DatasetError, data_root, file_digest, retrieve_verified, staging_folder, verify
 
 # The canonical archive. Downloads go through minissl.data.store.retrieve, so MINISSL_DOWNLOAD_BASE can point
 # them at another host (the tests use a local server); the path stays /~kriz/cifar-10-python.tar.gz.
@@ -96,12 +95,7 @@ def _download_and_extract(root: Path) -> Path:
     """
     parent = root / "cifar10"
     folder = parent / FOLDER
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        staging_dir = tempfile.TemporaryDirectory(prefix=".cifar10-", dir=parent)
-    except PermissionError as err:
-        raise not_writable("cifar10", root, URL, err) from err
-    with staging_dir as staging:
+    with staging_folder("cifar10", parent, URL, where=root) as staging:
         staging = Path(staging)
         archive = parent / ARCHIVE_NAME
         if archive.exists():

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -120,6 +121,17 @@ def not_writable(dataset: str, where: Path, url: str, err: OSError) -> DatasetEr
         f"{dataset}: no copy under {where}, and that folder cannot be written to for a download of {url} ({err}). "
         "Set MINISSL_DATA (or root) to a writable folder, or to one that already holds the dataset."
     )
+
+
+def staging_folder(dataset: str, folder: Path, url: str, where: Path | None = None) -> tempfile.TemporaryDirectory:
+    """A temporary folder inside ``folder`` (made if needed) to download, unpack and verify in, so that only
+    verified files are ever moved under their real names. A folder that cannot be written is a clear
+    :class:`DatasetError` naming ``where`` (default ``folder``)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return tempfile.TemporaryDirectory(prefix=f".{dataset}-", dir=folder)
+    except PermissionError as err:
+        raise not_writable(dataset, where or folder, url, err) from err
 
 
 def download(url: str, dest: Path, checksums: dict, dataset: str) -> Path:

@@ -5,13 +5,12 @@ Each function returns plain Python/NumPy data; tokenizing is the job of :mod:`mi
 
 from __future__ import annotations
 
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from minissl.data.store import DatasetError, data_root, fetch, not_writable, resolve_url, retrieve, verify
+from minissl.data.store import DatasetError, data_root, fetch, resolve_url, retrieve, staging_folder, verify
 from minissl.utils import atomic_path
 
 SHAKESPEARE_URL = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
@@ -77,12 +76,7 @@ def _download_sentiment(folder: Path) -> None:
     The archive has no published hash: each extracted file is verified instead, before it is moved into place.
     A file is either verified under its real name or absent; the zip itself is never kept.
     """
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        staging_dir = tempfile.TemporaryDirectory(prefix=".sentiment-", dir=folder)
-    except PermissionError as err:
-        raise not_writable("sentiment_sentences", folder, SENTIMENT_URL, err) from err
-    with staging_dir as staging:
+    with staging_folder("sentiment_sentences", folder, SENTIMENT_URL) as staging:
         archive = Path(staging) / "sentiment.zip"
         retrieve(SENTIMENT_URL, archive, "sentiment_sentences", folder)
         try:
