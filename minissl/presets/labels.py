@@ -36,8 +36,8 @@ class LabelsPreset:
     # measured over training seeds 0, 1, 2 (10 labels per class, mean over 10 label draws). Rotation over raw
     # pixels: 3.4-4.2 points on one 2-core machine, 2.4-3.9 on another (an AMD EPYC VM: floating-point rounding
     # differs, and training amplifies it; 1,600 steps instead of 800 gave 2.5-3.7 there, no better). Hidden patch
-    # over raw pixels 5.0-6.4, over the random network 1.9-3.7 (first machine); rotation over the random network -0.6 to +1.5,
-    # so that one is not asserted
+    # over raw pixels 5.0-6.4, over the random network 1.9-3.7 (first machine); rotation over the random
+    # network -0.6 to +1.5, so that one is not asserted
     min_probe_acc: float = 0.92  # best pretext features, probe with check_budget labels per class
     min_gain: float = 0.02  # each pretext task minus the same probe on raw pixels (mean over label draws)
     min_gain_random: float = 0.01  # hidden patch minus the same probe on the untrained network
