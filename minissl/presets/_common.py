@@ -12,6 +12,6 @@ H100_TIME = "a few minutes on one H100/H200 (sized from FLOP counts; not yet tim
 
 
 def cpu_time(seconds: int) -> str:
-    """The expected time of a whole notebook on the 2-core CPU, as measured."""
-    return f"about {seconds} s on 2 CPU cores (measured)" if seconds < 120 else \
-        f"about {seconds / 60:.0f} minutes on 2 CPU cores (measured: {seconds} s)"
+    """The measured time of a whole notebook on a 2-core CPU (an AMD EPYC VM; a recent laptop is faster)."""
+    where = "on 2 CPU cores (measured on a 2-core cloud VM; a recent laptop is faster)"
+    return f"about {seconds} s {where}" if seconds < 120 else f"about {round(seconds / 60)} minutes {where}"

@@ -8,7 +8,7 @@ from minissl.presets._common import H100_TIME, T4_TIME, cpu_time
 @dataclass(frozen=True)
 class AttentionPreset:
     name: str
-    expected_time: str = cpu_time(8)  # the whole notebook on this machine class
+    expected_time: str = cpu_time(24)  # the whole notebook on this machine class
     seed: int = 1337
     val_fraction: float = 0.1
     # a one-block causal model on characters, trained briefly to have an attention pattern worth plotting
