@@ -7,6 +7,7 @@ Introduced in chapter 1 ("Labels from the data itself"), section *Training on ro
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import tempfile
@@ -80,8 +81,6 @@ def record(**figures: float) -> None:
     that a check cell ending with it shows nothing more. Values must be numbers (or strings); anything else is
     a ``TypeError``.
     """
-    import json
-
     bad = {k: type(v).__name__ for k, v in figures.items() if not isinstance(v, (int, float, str))}
     if bad:
         raise TypeError(f"record: figures must be numbers or strings, got {bad}; pass float(x) for tensors")
