@@ -17,7 +17,10 @@ on them. Training on them, special tokens holding them, and ``BPETokenizer.encod
 carries them exactly with ``encode``/``decode(..., surrogatepass=True)`` (Python's codec of that name), at
 the price of a decoded text that may not be writable.
 
-Both have ``encode(str) -> list[int]``, ``decode(ids) -> str``, ``vocab_size``, ``save(path)`` /
+- :class:`WordTokenizer`: one id per whitespace-separated word (the most frequent ones), for text that is
+  already tokenized; built in the chapter *Predicting missing words*.
+
+All three have ``encode(str) -> list[int]``, ``decode(ids) -> str``, ``vocab_size``, ``save(path)`` /
 ``load(path)`` (JSON, written atomically) and optional special tokens (e.g. ``[MASK]``, ``[PAD]``) whose ids
 come after the ordinary ones; they never appear from ``encode`` of plain text.
 
@@ -336,6 +339,90 @@ class BPETokenizer:
     def __repr__(self) -> str:
         return (f"BPETokenizer(vocab_size={self.vocab_size}, merges={len(self.merges)}, "
                 f"special_tokens={self.special_tokens})")
+
+
+class WordTokenizer:
+    """One id per whitespace-separated word: the ``vocab_size - len(special_tokens)`` most frequent words of the
+    training texts (ties broken alphabetically, so training is deterministic), then the special tokens. A word
+    not in the vocabulary becomes ``unk`` (which must be one of the special tokens).
+
+    For text that is already tokenized and lower-cased, such as Pang & Lee's movie reviews: every frequent word
+    ("bad", "poor", "terrible") is one token, and a token is a word a reader can look up. The price is the
+    unknown token: a rare word loses its identity (BPE never does).
+
+    >>> tok = WordTokenizer.train(["a good film", "a bad film"], vocab_size=4, special_tokens=["[UNK]"])
+    >>> tok.words  # by count, then alphabetically: "bad" before "good"
+    ['a', 'film', 'bad']
+    >>> tok.decode(tok.encode("a good plot"))
+    'a [UNK] [UNK]'
+    """
+
+    def __init__(self, words: Sequence[str], special_tokens: Sequence[str] = ("[UNK]",), unk: str = "[UNK]"):
+        words = list(words)
+        if (not words or any(not isinstance(w, str) or not w or w.split() != [w] for w in words)
+                or len(set(words)) != len(words)):
+            raise ValueError("WordTokenizer: words must be a non-empty sequence of distinct strings without "
+                             "whitespace")
+        self.special_tokens = _check_specials(special_tokens, "WordTokenizer")
+        if unk not in self.special_tokens:
+            raise ValueError(f"WordTokenizer: unk={unk!r} must be one of special_tokens {self.special_tokens!r}")
+        clash = sorted(set(words) & set(self.special_tokens))
+        if clash:
+            raise ValueError(f"WordTokenizer: {clash!r} are both words and special tokens")
+        _check_text(" ".join(words), "WordTokenizer")
+        self.words, self.unk = words, unk
+        self.stoi = {w: i for i, w in enumerate(words)}
+        self.special = {t: len(words) + i for i, t in enumerate(self.special_tokens)}
+        self.unk_id = self.special[unk]
+        self._itos = words + self.special_tokens
+
+    @classmethod
+    def train(cls, texts: Iterable[str], vocab_size: int, special_tokens: Sequence[str] = ("[UNK]",),
+              unk: str = "[UNK]") -> WordTokenizer:
+        """Count the words of ``texts`` (split on whitespace) and keep the most frequent."""
+        if isinstance(texts, str):
+            raise ValueError("WordTokenizer.train: texts must be an iterable of strings, not one string "
+                             "(wrap it in a list)")
+        special_tokens = list(special_tokens)
+        n_words = vocab_size - len(special_tokens)
+        if n_words < 1:
+            raise ValueError(f"WordTokenizer.train: vocab_size={vocab_size} leaves no room for words beside "
+                             f"{len(special_tokens)} special tokens")
+        counts = Counter(w for t in texts for w in t.split() if w not in special_tokens)
+        if not counts:
+            raise ValueError("WordTokenizer.train: the texts hold no words")
+        ranked = sorted(counts.items(), key=lambda wc: (-wc[1], wc[0]))
+        return cls([w for w, _ in ranked[:n_words]], special_tokens, unk)
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self._itos)
+
+    def encode(self, text: str) -> list[int]:
+        """``str`` -> ids, one per whitespace-separated word; unknown words -> the ``unk`` id. A special token
+        written in the text is a word like any other (unknown), so plain text can never forge one."""
+        unk = self.unk_id
+        return [self.stoi.get(w, unk) for w in text.split()]
+
+    def decode(self, ids) -> str:
+        """ids -> the words joined by single spaces."""
+        return " ".join(self._itos[i] for i in _check_ids(ids, self.vocab_size, "WordTokenizer"))
+
+    def save(self, path) -> Path:
+        """Write the words and special tokens as JSON (atomically)."""
+        return _write_json(path, {"format": _FORMAT, "kind": "WordTokenizer", "version": 1, "words": self.words,
+                                  "special_tokens": self.special_tokens, "unk": self.unk})
+
+    @classmethod
+    def load(cls, path) -> WordTokenizer:
+        state = _read_json(path, "WordTokenizer")
+        try:
+            return cls(state["words"], state["special_tokens"], state["unk"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise TokenizerFileError(f"WordTokenizer.load: {path} is damaged ({err})") from err
+
+    def __repr__(self) -> str:
+        return f"WordTokenizer(vocab_size={self.vocab_size}, special_tokens={self.special_tokens})"
 
 
 def next_token_batches(data: torch.Tensor, block_size: int, batch_size: int, seed: int = 0):

@@ -15,7 +15,7 @@ from minissl import presets
 from minissl.augment import MultiCrop, SimCLRAugment
 from minissl.losses import dino_loss, nt_xent
 from minissl.masking import mask_tokens
-from minissl.models import BERT, GPT, DINOHead, PretextModel, SimCLR, SmallCNN, ViT
+from minissl.models import BERT, CBOW, GPT, DINOHead, PretextModel, SimCLR, SmallCNN, ViT
 from minissl.nn import ResNet, TransformerBlock
 from minissl.pretext import hide_patch, rotate_batch
 from minissl.text import BPETokenizer
@@ -140,3 +140,7 @@ def test_bert(name):
                                     prob=P.mask_prob)
     one_step(model, lambda m, b: m(b[0], b[1])[1], (corrupted, labels))
     GPT(P.vocab_size, P.block_size, P.n_layer, P.n_head, P.n_embd)  # the GPT it is compared with
+    # CBOW's vectors become the encoder's token embedding: same width
+    context = torch.randint(0, P.vocab_size, (P.cbow_batch_size, 2 * P.cbow_window))
+    one_step(CBOW(P.vocab_size, P.n_embd, ignore_ids=[0]), lambda m, b: m.loss(*b),
+             (context, torch.randint(5, P.vocab_size, (P.cbow_batch_size,))))

@@ -1,6 +1,7 @@
 """Models: compositions of the blocks in :mod:`minissl.nn`, one file per model."""
 
 from minissl.models.bert import BERT, SequenceClassifier  # chapter: Predicting missing words
+from minissl.models.cbow import CBOW  # chapter: Predicting missing words
 from minissl.models.dino_head import DINOHead  # chapter: DINO
 from minissl.models.gpt import GPT  # chapter: GPT from the blocks
 from minissl.models.simclr import ProjectionHead, SimCLR  # chapter: SimCLR
