@@ -1,6 +1,6 @@
 """How we tell that self-supervised features are good, without trusting the training loss.
 
-Defined in chapter 1, section *Measuring a representation*; used by every image and text chapter:
+Defined in chapter 1, section *Measuring the features with few labels*; used by every image and text chapter:
 
 * :func:`knn_accuracy`: label a test point by a temperature-weighted vote of its k most cosine-similar
   training points (the protocol of Wu et al., 2018, used by DINO). No training at all.

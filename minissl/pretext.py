@@ -1,8 +1,8 @@
 """Pretext tasks for images: labels made from the images themselves, no human in the loop.
 
 Built in chapter 1, *Labels from the data itself* (``notebooks/01_labels_from_data.ipynb``), section
-*Two pretext tasks*. Each function takes a batch of images ``(B, C, H, W)`` and returns a new input and the
-target that the network must predict from it:
+*Two pretext tasks, cell by cell*. Each function takes a batch of images ``(B, C, H, W)`` and returns a new
+input and the target that the network must predict from it:
 
 * :func:`rotate_batch`: rotate each image by 0, 90, 180 or 270 degrees; the target is which one
   (a 4-way classification, Gidaris et al., 2018).

@@ -1,7 +1,8 @@
 """SimCLR's view generator: crop, flip, colour jitter, grayscale, optional blur, all batched.
 
-Built in the SimCLR chapter (``06_simclr``), section *Two views of every image*. The composition and its
-strengths follow Chen et al. (2020), appendix A, with the CIFAR-10 settings (colour strength 0.5, no blur).
+Built in the SimCLR chapter (``06_simclr``), section *Augmentations from scratch, batched*. The composition
+and its strengths follow Chen et al. (2020), appendix A, with the CIFAR-10 settings (colour strength 0.5, no
+blur).
 DINO's multi-crop (:mod:`minissl.augment.multicrop`) makes each of its views with it, adding solarisation.
 """
 

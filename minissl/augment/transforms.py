@@ -1,6 +1,6 @@
 """Batched image augmentations on tensors: every image of a batch gets its own random parameters, in one call.
 
-Built in the SimCLR chapter (``06_simclr``), section *Augmentations from scratch*; reused by DINO's
+Built in the SimCLR chapter (``06_simclr``), section *Augmentations from scratch, batched*; reused by DINO's
 multi-crop.
 
 All functions take float images ``(B, 3, H, W)`` with values in [0, 1], on any device, and return a new

@@ -1,8 +1,8 @@
 """BERT: a bidirectional transformer encoder with a masked-language-model head, and a classifier on top.
 
 Built in the chapter *Predicting missing words* (``notebooks/05_masked_words.ipynb``), sections *The encoder
-and its head* and *Transfer*. The encoder is GPT's stack of :class:`minissl.nn.TransformerBlock` with the
-causal switch off, so every position attends to both sides:
+and its head* and *Transfer: does pre-training help a task with few labels?*. The encoder is GPT's stack of
+:class:`minissl.nn.TransformerBlock` with the causal switch off, so every position attends to both sides:
 
     h_0 = E[idx] + P[0..T-1]                       token + learned position embeddings, (B, T, C)
     h_l = Block_l(h_{l-1}, padding_mask)           causal=False: position t sees every non-padding position

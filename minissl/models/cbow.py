@@ -1,7 +1,8 @@
 """CBOW: predict a hidden word from the bag of its neighbours (word2vec, Mikolov et al. 2013a, section 3.1).
 
 Built in the chapter *Predicting missing words* (``notebooks/05_masked_words.ipynb``), section *The simplest
-masked-word predictor*. For a hidden word ``w`` with context words ``c_1 .. c_2W`` (``W`` on each side):
+masked-word predictor: CBOW*. For a hidden word ``w`` with context words ``c_1 .. c_2W`` (``W`` on each
+side):
 
     h = mean_j E[c_j]                   the bag of the neighbours, (B, D); their order is thrown away
     logits = h U^T + b                  a score for every word of the vocabulary, (B, V)
