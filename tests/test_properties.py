@@ -25,7 +25,9 @@ BASE = settings(deadline=None, database=None, suppress_health_check=[HealthCheck
 FAST = settings(BASE, max_examples=60)
 STATS = settings(BASE, max_examples=25, derandomize=True)
 
-# st.text() never draws lone surrogates (category Cs); LONE adds them on purpose
+# st.text() never draws lone surrogates (category Cs), but st.characters() as an alphabet does: CHARS is the
+# characters without them; LONE adds them on purpose
+CHARS = st.characters(exclude_categories=("Cs",))
 LONE = st.integers(0xD800, 0xDFFF).map(chr)
 WITH_SURROGATES = st.text(st.one_of(st.characters(), LONE))
 
@@ -103,7 +105,7 @@ def test_lone_surrogates_are_refused_or_passed_exactly(bpe, text):
 
 
 @settings(BASE, max_examples=15)
-@given(train=st.text(st.sampled_from("ab c✓\n") | st.characters(), min_size=1, max_size=300), text=st.text())
+@given(train=st.text(st.sampled_from("ab c✓\n") | CHARS, min_size=1, max_size=300), text=st.text())
 def test_bpe_trained_on_any_text_round_trips_any_text(train, text):
     tok = BPETokenizer.train(train, vocab_size=280)
     assert tok.decode(tok.encode(train)) == train and tok.decode(tok.encode(text)) == text
