@@ -1,5 +1,7 @@
 """Pang & Lee's movie-review sets (minissl.data.reviews), the word tokenizer and CBOW."""
 
+import io
+
 import numpy as np
 import pytest
 import torch
@@ -38,22 +40,8 @@ def test_corrupt_review_zip_is_refused(mirror, tmp_path):
 def test_review_download_is_verified_and_moved_into_place(mirror, tmp_path, monkeypatch):
     good = (mirror / reviews.NLTK_FOLDER / "sentence_polarity.zip").read_bytes()
 
-    class Response:
-        def __init__(self, payload):
-            self.payload = payload
-
-        def read(self, n=-1):
-            out, self.payload = (self.payload, b"") if n < 0 else (self.payload[:n], self.payload[n:])
-            return out
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
-
     urls = []
-    monkeypatch.setattr(store.urllib.request, "urlopen", lambda url, **kw: urls.append(url) or Response(good))
+    monkeypatch.setattr(store.urllib.request, "urlopen", lambda url, timeout=None: urls.append(url) or io.BytesIO(good))
     texts, labels = data.sentence_polarity(root=tmp_path)
     assert len(texts) == 10662 and urls == [reviews.NLTK_BASE + "sentence_polarity.zip"]
     assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == ["sentence_polarity.zip"]

@@ -70,10 +70,12 @@ def movie_reviews(root=None) -> list[str]:
     return reviews
 
 
-def _two_files(name: str, first: str, second: str, root) -> tuple[list[str], np.ndarray]:
-    """Sentences of ``first`` (label 1) then of ``second`` (label 0)."""
+def _two_files(name: str, first: str, second: str, expected: int, root) -> tuple[list[str], np.ndarray]:
+    """Sentences of ``first`` (label 1) then of ``second`` (label 0); ``expected`` sentences in all."""
     with _open_zip(name, root) as zf:
         ones, zeros = (_lines(_read(zf, f"{name}/{f}", name)) for f in (first, second))
+    if len(ones) + len(zeros) != expected:
+        raise DatasetError(f"{name}: expected {expected:,} sentences, found {len(ones) + len(zeros):,}")
     labels = np.concatenate([np.ones(len(ones), np.int64), np.zeros(len(zeros), np.int64)])
     return ones + zeros, labels
 
@@ -87,10 +89,7 @@ def sentence_polarity(root=None) -> tuple[list[str], np.ndarray]:
     Raises:
         DatasetError: no copy and the download failed, or a file with the wrong checksum.
     """
-    sentences, labels = _two_files("sentence_polarity", "rt-polarity.pos", "rt-polarity.neg", root)
-    if len(sentences) != 10662:
-        raise DatasetError(f"sentence_polarity: expected 10,662 sentences, found {len(sentences)}")
-    return sentences, labels
+    return _two_files("sentence_polarity", "rt-polarity.pos", "rt-polarity.neg", 10662, root)
 
 
 def subjectivity(root=None) -> tuple[list[str], np.ndarray]:
@@ -102,7 +101,4 @@ def subjectivity(root=None) -> tuple[list[str], np.ndarray]:
     Raises:
         DatasetError: no copy and the download failed, or a file with the wrong checksum.
     """
-    sentences, labels = _two_files("subjectivity", "quote.tok.gt9.5000", "plot.tok.gt9.5000", root)
-    if len(sentences) != 10000:
-        raise DatasetError(f"subjectivity: expected 10,000 sentences, found {len(sentences)}")
-    return sentences, labels
+    return _two_files("subjectivity", "quote.tok.gt9.5000", "plot.tok.gt9.5000", 10000, root)

@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from minissl.models.bert import mean_pool
+
 
 class CBOW(nn.Module):
     """Continuous bag of words with a softmax over the vocabulary.
@@ -46,8 +48,7 @@ class CBOW(nn.Module):
         """Mean word vector of the ids ``(B, L)`` that are not ignored -> ``(B, D)`` (zeros for an empty bag)."""
         if ids.dim() != 2:
             raise ValueError(f"CBOW: ids must have shape (B, L), got {tuple(ids.shape)}")
-        keep = (~self.ignore[ids]).unsqueeze(-1).to(self.embed.weight.dtype)  # (B, L, 1)
-        return (self.embed(ids) * keep).sum(1) / keep.sum(1).clamp(min=1.0)
+        return mean_pool(self.embed(ids), self.ignore[ids])  # ignored ids are left out like padding
 
     def forward(self, context: torch.Tensor) -> torch.Tensor:
         """``context`` ``(B, 2W)`` ids around each hidden word -> logits ``(B, V)`` for the hidden word."""
