@@ -7,6 +7,8 @@ Defined in chapter 1, section *Measuring the features with few labels*; used by 
 * :func:`linear_probe`: a logistic-regression classifier trained on frozen features.
 * :func:`few_labels`: the indices of n labelled examples per class, for label-efficiency curves.
 * :func:`extract_features`: run an encoder over a dataset in batches, without gradients.
+* :func:`retrieval_ranks`: for image-text models (chapter *CLIP*), the rank of the right answer among all
+  candidates; recall at k is the fraction of ranks <= k.
 """
 
 from __future__ import annotations
@@ -159,3 +161,30 @@ def few_labels(labels, per_class: int, seed: int = 0) -> np.ndarray:
 def perplexity(mean_nll: float) -> float:
     """exp(mean negative log-likelihood in nats): the effective number of equally likely next tokens."""
     return math.exp(mean_nll)
+
+
+@torch.no_grad()
+def retrieval_ranks(queries, keys, targets) -> torch.Tensor:
+    """Rank (1 = best) of each query's right key when all keys are sorted by cosine similarity to the query.
+
+    Args:
+        queries: ``(Q, D)``; keys: ``(K, D)`` (neither need be normalised); targets: ``(Q,)`` the index of each
+            query's right key.
+
+    Returns:
+        ``(Q,)`` int64 ranks in ``[1, K]``. Ties count against the query (a key as similar as the right one
+        ranks before it), so a model that gives every key the same score gets rank K, never 1. Recall at k
+        (R@k, CLIP section 3.1.4) is ``(ranks <= k).float().mean()``.
+    """
+    queries, keys = _as_tensor(queries).float(), _as_tensor(keys).float()
+    targets = _as_tensor(targets, torch.long)
+    if queries.dim() != 2 or keys.dim() != 2 or queries.shape[1] != keys.shape[1]:
+        raise ValueError(f"retrieval_ranks: expected queries (Q, D) and keys (K, D), got {tuple(queries.shape)} "
+                         f"and {tuple(keys.shape)}")
+    if targets.shape != (len(queries),) or (len(targets) and not 0 <= int(targets.min()) <= int(targets.max())
+                                             < len(keys)):
+        raise ValueError(f"retrieval_ranks: targets must be ({len(queries)},) indices into the {len(keys)} keys")
+    sims = F.normalize(queries, dim=1) @ F.normalize(keys, dim=1).T  # (Q, K) cosine similarities
+    right = sims.gather(1, targets[:, None])  # (Q, 1)
+    beaten = (sims >= right).sum(1)  # keys at least as similar as the right one, itself included
+    return beaten

@@ -144,3 +144,19 @@ def test_bert(name):
     context = torch.randint(0, P.vocab_size, (P.cbow_batch_size, 2 * P.cbow_window))
     one_step(CBOW(P.vocab_size, P.n_embd, ignore_ids=[0]), lambda m, b: m.loss(*b),
              (context, torch.randint(5, P.vocab_size, (P.cbow_batch_size,))))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_clip(name):
+    from minissl.losses import clip_loss
+    from minissl.models import CLIP, FlatResNet, TextEncoder
+
+    P = presets.get("clip", name)
+    assert P.image_size <= P.source_size and P.test_style not in P.train_styles
+    vocab, eot = 100, 99
+    model = CLIP(FlatResNet(P.image_size, P.widths, P.depths),
+                 TextEncoder(vocab, P.context, eot, P.n_layer, P.n_head, P.n_embd), P.embed_dim)
+    ids = torch.randint(0, eot, (FEW, P.context))
+    ids[:, -1] = eot  # the longest caption the preset allows
+    batch = (torch.rand(FEW, 3, P.image_size, P.image_size), ids)
+    one_step(model, lambda m, b: clip_loss(*m(*b), m.scale), batch)

@@ -2,6 +2,7 @@
 
 from minissl.models.bert import BERT, SequenceClassifier  # chapter: Predicting missing words
 from minissl.models.cbow import CBOW  # chapter: Predicting missing words
+from minissl.models.clip import CLIP, FlatResNet, TextEncoder  # chapter: CLIP
 from minissl.models.dino_head import DINOHead  # chapter: DINO
 from minissl.models.gpt import GPT  # chapter: GPT from the blocks
 from minissl.models.simclr import ProjectionHead, SimCLR  # chapter: SimCLR
