@@ -174,7 +174,7 @@ def retrieval_ranks(queries, keys, targets) -> torch.Tensor:
     Returns:
         ``(Q,)`` int64 ranks in ``[1, K]``. Ties count against the query (a key as similar as the right one
         ranks before it), so a model that gives every key the same score gets rank K, never 1. Recall at k
-        (R@k, CLIP section 3.1.4) is ``(ranks <= k).float().mean()``.
+        (R@k, the retrieval measure of image-text models such as CLIP) is ``(ranks <= k).float().mean()``.
     """
     queries, keys = _as_tensor(queries).float(), _as_tensor(keys).float()
     targets = _as_tensor(targets, torch.long)

@@ -127,10 +127,10 @@ def test_clip_model_shapes_units_and_clamped_scale():
     img, txt = model(torch.rand(3, 3, 16, 16), torch.tensor([[1, 19, 0], [2, 3, 19], [19, 0, 0]]))
     assert img.shape == txt.shape == (3, 12)
     torch.testing.assert_close(img.norm(dim=1), torch.ones(3))
-    assert model.scale.exp().item() == pytest.approx(1 / 0.07, rel=1e-5)
+    assert model.clamped_logit_scale.exp().item() == pytest.approx(1 / 0.07, rel=1e-5)
     with torch.no_grad():
         model.logit_scale.fill_(10.0)
-    assert model.scale.exp().item() == pytest.approx(100.0, rel=1e-5)
+    assert model.clamped_logit_scale.exp().item() == pytest.approx(100.0, rel=1e-5)
     with pytest.raises(ValueError, match=r"\(B, C, 16, 16\)"):
         image_encoder(torch.rand(2, 3, 32, 32))
 
@@ -145,7 +145,7 @@ def test_clip_trains_on_a_toy_pairing():
     model = CLIP(FlatResNet(8, widths=(4, 8), depths=(1, 1)), _text_encoder().train(), embed_dim=8)
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     for _ in range(60):
-        loss = clip_loss(*model(images, ids), model.scale)
+        loss = clip_loss(*model(images, ids), model.logit_scale)
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -159,4 +159,4 @@ def test_clip(name):
     ids = torch.randint(0, eot, (FEW, P.context))
     ids[:, -1] = eot  # the longest caption the preset allows
     batch = (torch.rand(FEW, 3, P.image_size, P.image_size), ids)
-    one_step(model, lambda m, b: clip_loss(*m(*b), m.scale), batch)
+    one_step(model, lambda m, b: clip_loss(*m(*b), m.logit_scale), batch)

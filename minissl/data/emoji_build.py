@@ -1,7 +1,7 @@
 """Build the ``emoji-styles/`` folder (1,704 emoji in three drawing styles, with their names) from upstream releases.
 
-The data mirror's copy was made this way, and a build here reproduces it byte for byte (same ``SHA256SUMS``) with
-librsvg 2.54.7, the version that rendered the mirror's OpenMoji images. Layout::
+The book's copy was made this way, and a build here reproduces it byte for byte (same ``SHA256SUMS``) with
+librsvg 2.54.7, the version that rendered the book's OpenMoji images. Layout::
 
     emoji-styles/
       noto/<unified>.png       64 x 64, Noto Color Emoji   (byte copies from emoji-datasource-google)
@@ -253,9 +253,11 @@ def _differs(dest: Path, digest: str, rsvg: str, reference: Path | None) -> str:
         head += "Files that differ: " + ", ".join(f"{group} {total - ok} of {total}"
                                                   for group, (ok, total) in counts.items()) + ". "
     else:
-        head += ("The Noto and Twemoji images are byte copies from the pinned tarballs and emoji.json is computed "
-                 "from them, so the difference is in the OpenMoji renders (how many of them differ can be counted "
-                 "against a copy of the published SHA256SUMS: reference=...). ")
+        from minissl.data.emoji import differing_parts
+
+        parts = differing_parts((dest / "SHA256SUMS").read_text(encoding="utf-8"))
+        head += (f"Parts that differ: {', '.join(parts)} (how many files differ can be counted against a copy of "
+                 "the published SHA256SUMS: reference=...). ")
     return head + (f"This rsvg-convert is version {rsvg_version(rsvg)}; the published OpenMoji images were rendered "
                    f"with librsvg {RSVG_VERSION}, and another librsvg (or libpng, zlib) can write other bytes. "
                    "The folder is complete and its own SHA256SUMS lists what was built.")

@@ -9,8 +9,9 @@ L2-normalised and compared by cosine similarity, multiplied by a learned scale s
     L = ( CE(logits, diag) + CE(logits^T, diag) ) / 2
 
 Image -> text picks image i's caption among the N; text -> image picks caption i's image among the N. The
-scale is learned as its logarithm (it stays positive, and steps are relative) and clamped at 100, as CLIP
-does: without the clamp the model can shrink the loss by sharpening its logits without learning anything.
+scale is learned as its logarithm (it stays positive, and steps are relative) and clamped at 100, as CLIP does
+"to prevent training instability" (section 2.5): once the right pairs rank first, a larger scale alone keeps
+lowering the loss, with ever larger logits and nothing learnt.
 With random features and a scale near 1 the loss is about ln(N), the loss of guessing.
 """
 

@@ -4,7 +4,7 @@ Built in the chapter *CLIP: matching pictures with their names* (``notebooks/08_
 
     image (B, 3, H, W) -> image encoder -> (B, F_img) -> linear -> L2-normalise -> (B, D)
     caption ids (B, L)  -> text encoder  -> (B, F_txt) -> linear -> L2-normalise -> (B, D)
-    logits (B, B) = exp(logit_scale) * image @ text^T           (the loss: minissl.losses.clip_loss)
+    logits (B, B) = exp(min(logit_scale, ln 100)) * image @ text^T    (the loss: minissl.losses.clip_loss)
 
 The text encoder is a stack of the book's causal transformer blocks; the caption's vector is the hidden state at
 its end-of-text token (CLIP section 2.4). Causal attention is what makes this work with padding: the
@@ -91,8 +91,9 @@ class TextEncoder(nn.Module):
 class CLIP(nn.Module):
     """Two encoders, two linear projections into one ``embed_dim`` space, and the learned ``logit_scale``.
 
-    ``logit_scale`` starts at ln(1 / 0.07) as in CLIP (a temperature of 0.07) and :attr:`scale` clamps it at
-    ln 100 (:data:`~minissl.losses.clip.MAX_LOGIT_SCALE`); ``max_logit_scale=None`` removes the clamp.
+    ``logit_scale`` (the log of the inverse temperature) starts at ln(1 / 0.07) as in CLIP (a temperature of
+    0.07); :attr:`clamped_logit_scale` is it clamped at ln 100 (:data:`~minissl.losses.clip.MAX_LOGIT_SCALE`), the
+    value :func:`~minissl.losses.clip_loss` uses by default; ``max_logit_scale=None`` removes the clamp.
     """
 
     def __init__(self, image_encoder: nn.Module, text_encoder: nn.Module, embed_dim: int = 128,
@@ -105,8 +106,8 @@ class CLIP(nn.Module):
         self.max_logit_scale = max_logit_scale
 
     @property
-    def scale(self) -> torch.Tensor:
-        """The logit scale actually used (clamped), a scalar tensor."""
+    def clamped_logit_scale(self) -> torch.Tensor:
+        """``logit_scale`` clamped at ``max_logit_scale``, a scalar tensor; the scale itself is its ``exp()``."""
         if self.max_logit_scale is None:
             return self.logit_scale
         return self.logit_scale.clamp(max=self.max_logit_scale)
