@@ -10,18 +10,17 @@ the CIFAR-10 archive-level md5 is patched, since an archive built from the subse
 
 import gzip
 import hashlib
-import http.server
 import io
 import os
 import socket
 import tarfile
-import threading
 import urllib.parse
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import serve_files
 
 from minissl import data
 from minissl.data import cifar, store, text_sets
@@ -85,39 +84,12 @@ def served(mirror):
     return files
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 (the name http.server calls)
-        payload = self.server.files.get(self.path)
-        self.server.requests.append(self.path)
-        if payload is None:
-            self.send_error(404)
-            return
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args):  # keep the test output quiet
-        pass
-
-
 @pytest.fixture
 def server(served, monkeypatch):
     """A server on 127.0.0.1 (free port, own thread) serving a copy of ``served``; downloads are sent to it."""
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.files, httpd.requests = dict(served), []
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    monkeypatch.setenv(store.DOWNLOAD_BASE_ENV, f"http://127.0.0.1:{httpd.server_address[1]}")
-    for name in ("no_proxy", "NO_PROXY"):  # a proxy set for the package registries must not see these requests
-        monkeypatch.setenv(name, "127.0.0.1,localhost")
     monkeypatch.delenv("MINISSL_DATA", raising=False)
-    try:
+    with serve_files(served, monkeypatch) as httpd:
         yield httpd
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
 
 
 def _files(root):

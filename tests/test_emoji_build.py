@@ -7,17 +7,16 @@ tests marked as needing ``rsvg-convert``, which skip without it.
 
 import gzip
 import hashlib
-import http.server
 import io
 import json
 import shutil
 import struct
 import tarfile
-import threading
 import urllib.parse
 import warnings
 
 import pytest
+from conftest import serve_files
 
 from minissl.data import emoji_build, store
 from minissl.data.store import DatasetError
@@ -90,42 +89,15 @@ def tarballs() -> dict[str, bytes]:
             "openmoji": _tgz(openmoji), "cldr-annotations-full": _tgz(cldr)}
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 (the name http.server calls)
-        payload = self.server.files.get(self.path)
-        self.server.requests.append(self.path)
-        if payload is None:
-            self.send_error(404)
-            return
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args):  # keep the test output quiet
-        pass
-
-
 @pytest.fixture
 def server(tarballs, monkeypatch):
     """The fake tarballs served at their registry paths; the pinned digests are the fakes'."""
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.files = {urllib.parse.urlsplit(emoji_build.tarball_url(p)).path: b for p, b in tarballs.items()}
-    httpd.requests = []
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    monkeypatch.setenv(store.DOWNLOAD_BASE_ENV, f"http://127.0.0.1:{httpd.server_address[1]}")
-    for name in ("no_proxy", "NO_PROXY"):  # a proxy set for the package registries must not see these requests
-        monkeypatch.setenv(name, "127.0.0.1,localhost")
     pinned = {p: (version, hashlib.sha256(tarballs[p]).hexdigest())
               for p, (version, _) in emoji_build.TARBALLS.items()}
     monkeypatch.setattr(emoji_build, "TARBALLS", pinned)
-    try:
+    files = {urllib.parse.urlsplit(emoji_build.tarball_url(p)).path: b for p, b in tarballs.items()}
+    with serve_files(files, monkeypatch) as httpd:
         yield httpd
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.fixture
