@@ -1,6 +1,7 @@
 """Sound as numbers: the short-time Fourier transform, the mel filterbank and log-mel spectrograms.
 
-Written for the chapter on self-supervised speech features (in preparation). A waveform ``x`` of T
+Built in the chapter *Speech: features from the sound itself* (``notebooks/09_speech.ipynb``), section
+*Sound as numbers*. A waveform ``x`` of T
 samples becomes a sequence of frames: every ``hop_length`` samples, a window of ``n_fft`` samples is multiplied
 by a Hann window and Fourier-transformed,
 
@@ -90,3 +91,11 @@ def log_mel(x: torch.Tensor, sample_rate: float = 8000, n_fft: int = 256, hop_le
     power = stft(x, n_fft, hop_length).abs() ** 2  # (..., F, frames)
     mel = mel_filterbank(n_mels, n_fft, sample_rate).to(x.device, x.dtype) @ power  # (..., n_mels, frames)
     return torch.log(mel + eps)
+
+
+def normalize_utterance(features: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """Per-recording mean and variance normalisation (CMVN) of ``(..., n_mels, frames)``: every band gets mean 0
+    and standard deviation 1 over the recording's frames. It removes what is constant over a recording (the
+    loudness, the microphone's colouring), which says nothing about the word."""
+    mean = features.mean(dim=-1, keepdim=True)
+    return (features - mean) / (features.std(dim=-1, keepdim=True) + eps)

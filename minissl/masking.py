@@ -93,3 +93,33 @@ def mask_tokens(ids: torch.Tensor, *, vocab_size: int, mask_id: int, special_ids
     inputs = torch.where(to_mask, torch.full_like(ids, mask_id), ids)
     inputs = torch.where(to_random, ordinary.to(ids.device)[pick], inputs)
     return inputs, labels
+
+
+def mask_spans(lengths: torch.Tensor, max_len: int, prob: float = 0.3, span: int = 5,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+    """Which frames of a batch of recordings to hide: bool ``(B, max_len)``, True = hidden.
+
+    For a recording of L frames, ``max(1, round(prob * L / span))`` start frames are drawn uniformly from
+    ``[0, L - span]`` and each hides ``span`` frames from there (spans may overlap, so slightly less than
+    ``prob`` of the frames ends up hidden); frames at or past L (padding) are never hidden. Hiding spans rather
+    than single frames matters for sound: a lone hidden 10-ms frame is given away by its neighbours. The
+    recipe of wav2vec 2.0 (Baevski et al., 2020, section 3.1) and HuBERT (Hsu et al., 2021), with their rates.
+
+    Raises:
+        ValueError: ``lengths`` not a 1-D integer tensor with values in ``[1, max_len]``, ``prob`` outside
+        (0, 1] or ``span`` < 1.
+    """
+    if lengths.dim() != 1 or lengths.is_floating_point() or len(lengths) == 0:
+        raise ValueError(f"mask_spans: lengths must be a non-empty 1-D integer tensor, got {lengths.dtype} "
+                         f"{tuple(lengths.shape)}")
+    if int(lengths.min()) < 1 or int(lengths.max()) > max_len:
+        raise ValueError(f"mask_spans: lengths must lie in [1, max_len={max_len}], got {lengths.tolist()}")
+    if not 0 < prob <= 1 or span < 1:
+        raise ValueError(f"mask_spans: need 0 < prob <= 1 and span >= 1, got prob={prob}, span={span}")
+    hidden = torch.zeros(len(lengths), max_len, dtype=torch.bool)
+    for b, length in enumerate(lengths.tolist()):
+        n_spans = max(1, round(prob * length / span))
+        starts = torch.randint(0, max(1, length - span + 1), (n_spans,), generator=generator)
+        for start in starts.tolist():
+            hidden[b, start:min(start + span, length)] = True
+    return hidden

@@ -1,7 +1,7 @@
 """The Free Spoken Digit Dataset: 3,000 recordings of six speakers saying the digits 0-9, fifty times each.
 
-For the chapter on self-supervised speech features (in preparation). Mono, 8 kHz, 16-bit PCM WAV files with
-the silence before and after trimmed, 0.14 to 2.3 s long (median 0.4 s). File names are
+Used in the chapter *Speech: features from the sound itself* (``notebooks/09_speech.ipynb``). Mono, 8 kHz,
+16-bit PCM WAV files with the silence before and after trimmed, 0.14 to 2.3 s long (median 0.4 s). File names are
 ``{digit}_{speaker}_{take}.wav``; upstream's own split puts takes 0-4 in the test set.
 
 The folder ``<root>/free-spoken-digit-dataset/recordings/`` is read after checking every file against its
