@@ -101,9 +101,11 @@ def mask_spans(lengths: torch.Tensor, max_len: int, prob: float = 0.3, span: int
 
     For a recording of L frames, ``max(1, round(prob * L / span))`` start frames are drawn uniformly from
     ``[0, L - span]`` and each hides ``span`` frames from there (spans may overlap, so slightly less than
-    ``prob`` of the frames ends up hidden); frames at or past L (padding) are never hidden. Hiding spans rather
-    than single frames matters for sound: a lone hidden 10-ms frame is given away by its neighbours. The
-    recipe of wav2vec 2.0 (Baevski et al., 2020, section 3.1) and HuBERT (Hsu et al., 2021), with their rates.
+    ``prob`` of the frames ends up hidden; a recording shorter than ``span`` is hidden whole); frames at or past
+    L (padding) are never hidden. Hiding spans rather than single frames matters for sound: a lone hidden 10-ms
+    frame is given away by its neighbours. The idea of wav2vec 2.0 (Baevski et al., 2020, section 3.1) and
+    HuBERT (Hsu et al., 2021), which draw each frame as a start with probability 0.065 or 0.08 and hide 10
+    frames from each; this count-based version with shorter spans suits recordings of 15 to 230 frames.
 
     Raises:
         ValueError: ``lengths`` not a 1-D integer tensor with values in ``[1, max_len]``, ``prob`` outside

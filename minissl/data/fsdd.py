@@ -42,7 +42,7 @@ class SpokenDigits:
     """The recordings in memory, in the order of their file names.
 
     Attributes:
-        waveforms: 3,000 float32 tensors ``(T,)`` in [-1, 1], T from 1,148 to 18,262 samples.
+        waveforms: 3,000 float32 tensors ``(T,)`` in [-1, 1), T from 1,148 to 18,262 samples.
         digits: int64 ``(3000,)``, the digit said.
         speakers: int64 ``(3000,)``, an index into ``speaker_names``.
         takes: int64 ``(3000,)``, the take (0-49) of that speaker and digit.

@@ -22,7 +22,8 @@ from minissl.nn import TransformerBlock
 
 
 class SpeechEncoder(nn.Module):
-    """Log-mel frames ``(B, n_mels, T)`` and lengths ``(B,)`` -> hidden states ``(B, T, n_embd)``.
+    """Log-mel frames ``(B, n_mels, T)`` and lengths ``(B,)`` -> hidden states ``(B, T, n_embd)``
+    (:meth:`hidden_states`) or unit logits ``(B, T, n_units)`` (``forward``).
 
     Args:
         n_mels: mel bands of the input; n_embd, n_layer, n_head: the transformer; max_frames: the longest
@@ -65,6 +66,7 @@ class SpeechEncoder(nn.Module):
 
 def pool_frames(h: torch.Tensor, lengths: torch.Tensor, bins: int = 8) -> torch.Tensor:
     """One vector per recording: ``(B, T, C)`` -> ``(B, bins * C)``, each recording's real frames averaged in
-    ``bins`` equal stretches of time (so the order of the sounds is kept, coarsely)."""
+    ``bins`` stretches of (nearly) equal length, as ``F.adaptive_avg_pool1d`` cuts them, so the order of the
+    sounds is kept, coarsely. A recording needs at least ``bins`` frames for the stretches not to overlap."""
     return torch.stack([F.adaptive_avg_pool1d(h[b, :int(n)].T[None], bins).flatten()
                         for b, n in enumerate(lengths.tolist())])
