@@ -292,3 +292,19 @@ def test_corrupt_part_is_refused(default_part, tmp_path):
     (folder / cifar_jpeg.PART_NAME).write_bytes(bytes(raw))
     with pytest.raises(data.DatasetError, match="cifar10-jpeg-part.zip is corrupt"):
         data.cifar10_jpeg("test", root=tmp_path)
+
+
+def test_verified_bytes_reads_checks_and_names_the_remedy(tmp_path):
+    import hashlib
+
+    from minissl.data.store import verified_bytes
+
+    f = tmp_path / "a.bin"
+    f.write_bytes(b"abc")
+    assert verified_bytes(f, hashlib.sha256(b"abc").hexdigest(), "demo", "Do X.") == b"abc"
+    with pytest.raises(data.DatasetError, match=r"demo: .*a.bin is corrupt .*it was not used. Do X.$"):
+        verified_bytes(f, hashlib.sha256(b"abd").hexdigest(), "demo", "Do X.")
+    with pytest.raises(data.DatasetError, match="is corrupt"):  # a file the pinned list does not name
+        verified_bytes(f, None, "demo", "Do X.")
+    with pytest.raises(data.DatasetError, match=r"demo: cannot read .*missing.bin .*Do X.$"):
+        verified_bytes(tmp_path / "missing.bin", "0" * 64, "demo", "Do X.")

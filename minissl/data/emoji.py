@@ -28,7 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from minissl.data.store import DatasetError, data_root
+from minissl.data.store import DatasetError, data_root, verified_bytes
 
 FOLDER = "emoji-styles"
 STYLES = ("noto", "twemoji", "openmoji")
@@ -102,15 +102,7 @@ def _read_sums(folder: Path) -> dict[str, str]:
 
 
 def _verified_bytes(folder: Path, rel: str, sums: dict[str, str]) -> bytes:
-    path = folder / rel
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise DatasetError(f"emoji_styles: cannot read {path} ({err}); delete {folder} and run again") from err
-    if hashlib.sha256(data).hexdigest() != sums.get(rel):
-        raise DatasetError(f"emoji_styles: {path} is corrupt or not the expected file (sha256 mismatch); it was "
-                           f"not used. Delete {folder} and run again to rebuild it.")
-    return data
+    return verified_bytes(folder / rel, sums.get(rel), "emoji_styles", f"Delete {folder} and run again to rebuild it.")
 
 
 def _decode_png(data: bytes, path: str) -> np.ndarray:

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from minissl.data.store import DatasetError, data_root, retrieve, staging_folder
+from minissl.data.store import DatasetError, data_root, retrieve, staging_folder, verified_bytes
 
 FOLDER = "free-spoken-digit-dataset"
 ARCHIVE_URL = "https://github.com/Jakobovski/free-spoken-digit-dataset/archive/refs/tags/v1.0.10.tar.gz"
@@ -132,14 +132,8 @@ def spoken_digits(root=None) -> SpokenDigits:
     for line in text.splitlines():
         digest, name = line.split(maxsplit=1)
         match = _NAME.fullmatch(name)
-        try:
-            data = (folder / name).read_bytes()
-        except OSError as err:
-            raise DatasetError(f"spoken_digits: cannot read {folder / name} ({err}); delete {folder} and run "
-                               "again") from err
-        if match is None or hashlib.sha256(data).hexdigest() != digest:
-            raise DatasetError(f"spoken_digits: {folder / name} is corrupt or not the expected file (sha256 "
-                               f"mismatch); it was not used. Delete {folder} and run again to download a fresh copy.")
+        data = verified_bytes(folder / name, digest if match else None, "spoken_digits",
+                              f"Delete {folder} and run again to download a fresh copy.")
         waves.append(read_wav(data, str(folder / name)))
         digits.append(int(match[1]))
         speakers.append(SPEAKERS.index(match[2]))

@@ -84,6 +84,24 @@ def verify(path: Path, checksums: dict, dataset: str) -> Path:
     return path
 
 
+def verified_bytes(path: Path, sha256: str | None, dataset: str, remedy: str) -> bytes:
+    """The bytes of one file of a checksummed folder, read once and checked against ``sha256`` (from the
+    folder's pinned ``SHA256SUMS``; ``None``: the file is not on that list).
+
+    Raises:
+        DatasetError: the file cannot be read, or its sha256 is not ``sha256``; the message names the file and
+        ends with ``remedy`` (what to do, e.g. "Delete <folder> and run again to download a fresh copy.").
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise DatasetError(f"{dataset}: cannot read {path} ({err}). {remedy}") from err
+    if sha256 is None or hashlib.sha256(data).hexdigest() != sha256:
+        raise DatasetError(f"{dataset}: {path} is corrupt or not the expected file (sha256 mismatch); it was not "
+                           f"used. {remedy}")
+    return data
+
+
 def retrieve(url: str, tmp: Path, dataset: str, where: Path, timeout: float = 60.0) -> None:
     """Copy ``url`` (through :func:`resolve_url`) into the temporary file ``tmp``.
 
