@@ -84,3 +84,21 @@ def test_normalize_utterance():
     torch.testing.assert_close(y.mean(-1), torch.zeros(3, 40), atol=1e-5, rtol=0)
     torch.testing.assert_close(y.std(-1), torch.ones(3, 40), atol=1e-3, rtol=0)
     torch.testing.assert_close(normalize_utterance(x * 10 + 3), y, atol=1e-4, rtol=1e-4)
+
+
+def test_masked_unit_loss_by_hand_counts_only_hidden_frames():
+    """The chapter's loss: labels are the units at hidden frames, IGNORE_INDEX elsewhere (visible and padding);
+    the value is the mean of -log p(unit) over the hidden frames, computed here by hand for a 2 x 3 batch."""
+    logits = torch.tensor([[[2.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 3.0]],
+                           [[1.0, 1.0, 0.0], [0.0, 0.0, 0.0], [5.0, 5.0, 5.0]]])  # (B=2, T=3, n_units=3)
+    units = torch.tensor([[0, 1, 2], [1, 2, 0]])
+    hidden = torch.tensor([[True, False, True], [False, True, False]])  # 2nd recording: frame 2 is padding
+    labels = torch.where(hidden, units, torch.full_like(units, IGNORE_INDEX))
+    # -log softmax by hand: [2,0,0] -> unit 0; [0,0,3] -> unit 2; [0,0,0] -> unit 2
+    by_hand = (-(2 - torch.log(torch.tensor(torch.e ** 2 + 2)))
+               - (3 - torch.log(torch.tensor(torch.e ** 3 + 2)))
+               + torch.log(torch.tensor(3.0))) / 3
+    torch.testing.assert_close(mlm_loss(logits, labels), by_hand)
+    changed = logits.clone()
+    changed[~hidden] = torch.randn(int((~hidden).sum()), 3) * 10  # visible and padding frames' scores
+    torch.testing.assert_close(mlm_loss(changed, labels), by_hand)
