@@ -1,5 +1,5 @@
 """Reader text speaks of the subject, never of how the book is made: no "mirror" (of the data), "CI", "issue" or
-"draft target" in the chapters' prose and comments or in the book's pages."""
+"draft target" in the chapters' prose and comments, in the book's pages or in the presets' comments."""
 
 import json
 import re
@@ -12,12 +12,17 @@ PROCESS_WORDS = re.compile(r"\b(mirror|mirrors|mirrored|CI|issues?|draft targets
                            re.IGNORECASE)
 CHAPTERS = sorted((REPO / "notebooks").rglob("*.ipynb"))
 PAGES = sorted((REPO / "book").glob("*.md"))
+# the presets' comments are read by whoever tunes a run: they explain the thresholds
+PRESETS = sorted((REPO / "minissl" / "presets").glob("*.py"))
 
 
 def _reader_text(path: Path) -> list[tuple[str, str]]:
     """(where, text) for every markdown cell and every comment of a code cell; a page is one text."""
     if path.suffix == ".md":
         return [(path.name, path.read_text(encoding="utf-8"))]
+    if path.suffix == ".py":
+        lines = path.read_text(encoding="utf-8").splitlines()
+        return [(f"{path.name} line {i}", line.split("#", 1)[1]) for i, line in enumerate(lines, 1) if "#" in line]
     out = []
     for i, cell in enumerate(json.loads(path.read_text(encoding="utf-8"))["cells"]):
         source = "".join(cell["source"])
@@ -39,7 +44,7 @@ def test_the_check_sees_process_words():
     assert _found("a specific case of the acid test; a target token") == []
 
 
-@pytest.mark.parametrize("path", CHAPTERS + PAGES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", CHAPTERS + PAGES + PRESETS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_no_process_words_in_reader_text(path):
     hits = [(where, word) for where, text in _reader_text(path) for word in _found(text)]
     assert not hits, f"process words in reader text: {hits}; say what the reader needs instead"

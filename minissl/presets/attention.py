@@ -23,7 +23,7 @@ class AttentionPreset:
     cheat_steps: int = 150  # the same model without the causal mask (what goes wrong)
     eval_windows: int = 256
     # checks
-    max_val_loss: float = 2.22  # one block must beat the character bigram (2.48) clearly; measured 2.15
+    max_val_loss: float = 2.22  # the counted bigram scores 2.46 on the same windows; measured 2.15
 
 
 _GPU = AttentionPreset("gpu", expected_time=T4_TIME, n_embd=128, block_size=64, batch_size=64, steps=2000,

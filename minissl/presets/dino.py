@@ -52,12 +52,12 @@ class DINOPreset:
     probe_weight_decay: float = 1e-2
     # checks (accuracies are fractions; chance is 0.10). Measured on the cpu preset while writing: teacher
     # entropy 0.74 ln K with 14 distinct argmax dimensions; teacher k-NN 0.277, probe 0.319 (raw pixels 0.377 /
-    # 0.366, random ViT 0.299 / 0.324): the target "raw pixels + 5 points" is NOT reached on the CPU, and
+    # 0.366, random ViT 0.299 / 0.324): the goal "raw pixels + 5 points" is NOT reached on the CPU, and
     # the result check (min_knn_gain, and above the random ViT) fails, on purpose, until a recipe reaches it.
     # No-centring run: entropy 0.25 nats, 4 distinct; no-sharpening run: entropy 0.97 ln K.
     max_entropy_ratio: float = 0.85  # teacher entropy / ln K at the end of the main run (1 = uniform collapse)
     min_distinct: int = 8  # distinct teacher argmax dimensions in the last logged batch
-    min_knn_gain: float = 0.05  # the target: teacher k-NN >= raw-pixel k-NN + 5 points (and > random ViT)
+    min_knn_gain: float = 0.05  # the goal: teacher k-NN >= raw-pixel k-NN + 5 points (and > random ViT)
     max_no_centring_entropy_ratio: float = 0.2  # the no-centring run ends below this fraction of ln K ...
     max_no_centring_distinct: int = 6  # ... with at most this many argmax dimensions (one dimension wins)
     min_no_sharpening_entropy_ratio: float = 0.93  # the no-sharpening run ends above this fraction of ln K

@@ -45,6 +45,10 @@ class SimCLRPreset:
     sup_steps_all: int = 900  # with every label (cpu: as many steps as the SimCLR pre-training)
     sup_batch_size: int = 128
     sup_lr: float = 3e-3
+    # AdamW weight decay of the supervised network, chosen like the probe's penalty: trained on 4/5 of every
+    # training label, the best of 5e-4, 5e-3, 5e-2 on the held-out fifth (cpu: 53.2%, 53.1%, 54.2%, tested at
+    # 16 px like the training crops); within that range it moves the test accuracy by about a point
+    sup_weight_decay: float = 5e-2
     # short runs: augmentation ablation, temperature, batch size
     short_steps: int = 60
     ablation_temperatures: tuple = (0.05, 0.1, 0.5)
@@ -70,7 +74,8 @@ PRESETS = {
     ),
     # Not yet run on a GPU. ResNet-18 with the CIFAR stem on 32-px views, batch 512, bf16 (from fit),
     # channels-last, torch.compile; augmentations run on the GPU. Sized for ~15 minutes of pretraining on
-    # full CIFAR-10 on one H100 (~100 epochs of 50,000 images); the k-NN floor is the headline target.
+    # full CIFAR-10 on one H100 (~100 epochs of 50,000 images); the k-NN floor is the accuracy it is sized to
+    # reach, to be confirmed once measured.
     "h100": SimCLRPreset(
         "h100", expected_time=H100_TIME, per_file=None, min_knn_acc=0.85, tsne_points=2000,
         widths=(64, 128, 256, 512), depths=(2, 2, 2, 2), proj_hidden=2048, proj_dim=128, view_size=32,
