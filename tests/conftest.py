@@ -59,3 +59,74 @@ def serve_files(files: dict[str, bytes], monkeypatch):
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=5)
+
+
+# --- Executed notebooks for the book test -------------------------------------------------------------------------
+# nbval runs every notebook but keeps its outputs in memory. This plugin writes each notebook whose cells all
+# passed, with those outputs, to _build/executed/<path>; the book test builds the pages from these copies, so the
+# published figures and numbers are the ones the checks just asserted.
+
+EXECUTED = REPO / "_build" / "executed"
+
+
+class _NotebookRecorder:
+    def __init__(self):
+        self.failed: set[str] = set()
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        report = (yield).get_result()
+        if type(item).__name__ != "IPyNbCell":
+            return
+        if report.failed:
+            self.failed.add(item.parent.nodeid)
+        if call.when == "call":
+            item.cell.outputs = [_as_output(out) for out in (item.test_outputs or [])]
+
+    def pytest_runtest_teardown(self, item, nextitem):
+        if type(item).__name__ != "IPyNbCell" or (nextitem is not None and nextitem.parent is item.parent):
+            return  # not the last cell of a notebook
+        if item.parent.nodeid in self.failed:
+            return
+        import nbformat
+
+        target = EXECUTED / Path(str(item.parent.fspath)).resolve().relative_to(REPO)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".ipynb.tmp")
+        nbformat.write(item.parent.nb, str(tmp))
+        tmp.replace(target)  # atomic: a reader of _build/executed never sees half a notebook
+
+
+def _as_output(out):
+    from nbformat.v4 import new_output
+
+    kind = out["output_type"]
+    if kind == "stream":
+        return new_output("stream", name=out["name"], text=out["text"])
+    if kind == "error":
+        return new_output("error", ename=out["ename"], evalue=out["evalue"], traceback=out["traceback"])
+    kwargs = {"execution_count": out.get("execution_count")} if kind == "execute_result" else {}
+    return new_output(kind, data=out["data"], metadata=out.get("metadata", {}), **kwargs)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "after_notebooks: runs after every notebook (it reads their executed copies)")
+    config.pluginmanager.register(_NotebookRecorder(), "minissl-notebook-recorder")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Tests marked ``after_notebooks`` (the book build, the browser checks) run last."""
+    items.sort(key=lambda item: item.get_closest_marker("after_notebooks") is not None)  # stable sort
+
+
+@pytest.fixture(scope="session")
+def built_book():
+    """The book built once per session from the notebooks nbval ran (see ``book_build.py``)."""
+    import shutil
+
+    from book_build import build
+
+    jupyter_book = shutil.which("jupyter-book")
+    if jupyter_book is None:
+        pytest.skip("jupyter-book is not installed")
+    return build(jupyter_book)
