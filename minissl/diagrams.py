@@ -72,11 +72,13 @@ def draw_architecture(boxes: Iterable[Box], edges: Iterable[tuple], groups: Iter
                       title: str | None = None, width: float = 2.6, height: float = 0.62, scale: float = 1.0):
     """Draw ``boxes`` joined by ``edges`` and return the figure.
 
-    ``edges``: ``(from_key, to_key)`` or ``(from_key, to_key, label)``; an arrow from the bottom of one box to the
+    ``edges``: ``(from_key, to_key)``, ``(from_key, to_key, label)`` or ``(from_key, to_key, label, "dashed")`` (a
+    dashed arrow: a path taken outside training, e.g. an evaluation); an arrow from the bottom of one box to the
     top of the next (or side to side when they share a row). ``groups``: ``(keys, label)``, a dashed frame around
     those boxes with the label at its right, e.g. ``(["ln1", "attn"], "x N blocks")``.
 
-    Raises ``ValueError`` for a repeated key, an unknown kind, or an edge or group naming a key that is not a box.
+    Raises ``ValueError`` for a repeated key, an unknown kind, an edge style other than ``"solid"`` or ``"dashed"``,
+    or an edge or group naming a key that is not a box.
     """
     import matplotlib.pyplot as plt
     from matplotlib.patches import FancyBboxPatch, Patch
@@ -98,6 +100,8 @@ def draw_architecture(boxes: Iterable[Box], edges: Iterable[tuple], groups: Iter
     edges, groups = [tuple(e) for e in edges], [(list(keys), label) for keys, label in groups]
     for edge in edges:
         need(edge[0]), need(edge[1])
+        if len(edge) > 3 and edge[3] not in ("solid", "dashed"):
+            raise ValueError(f"edge {edge[:2]}: unknown style {edge[3]!r}; use 'solid' or 'dashed'")
     for keys, _ in groups:
         for key in keys:
             need(key)
@@ -128,9 +132,10 @@ def draw_architecture(boxes: Iterable[Box], edges: Iterable[tuple], groups: Iter
         else:
             sign = 1 if b.row > a.row else -1
             start, end = (x(a), y(a) - sign * height / 2), (x(b), y(b) + sign * height / 2)
+        style = edge[3] if len(edge) > 3 else "solid"
         ax.annotate("", xy=end, xytext=start, arrowprops=dict(arrowstyle="-|>", color="#333333", lw=1.1,
-                                                              shrinkA=2, shrinkB=2))
-        if len(edge) > 2:
+                                                              linestyle=style, shrinkA=2, shrinkB=2))
+        if len(edge) > 2 and edge[2]:
             ax.text((start[0] + end[0]) / 2 + 0.08, (start[1] + end[1]) / 2, edge[2], fontsize=8, color="#444444",
                     ha="left", va="center")
     ax.set_xlim(min(map(x, boxes)) - width / 2 - 0.3, max(map(x, boxes)) + width / 2 + 1.4)

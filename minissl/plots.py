@@ -86,6 +86,9 @@ def plot_label_efficiency(results: dict, ax=None, ylabel: str = "test accuracy",
         if any(len(v) > 1 for v in vals):
             ax.fill_between(xs, [v.min() for v in vals], [v.max() for v in vals], alpha=0.2, color=line.get_color())
     ax.set_xscale("log")
+    budgets = sorted({x for curve in results.values() for x in curve})
+    ax.set_xticks(budgets, [f"{x:g}" for x in budgets])  # a tick at every budget measured, none between
+    ax.minorticks_off()
     ax.set_xlabel("labels per class")
     ax.set_ylabel(ylabel)
     if title:

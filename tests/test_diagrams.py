@@ -31,11 +31,14 @@ def test_trace_shapes_refuses_a_call_that_skips_the_model():
 
 def test_draw_architecture_draws_each_box_and_arrow():
     boxes = [Box("x", "input", 0, 0, "data"), Box("f", "layer", 0, 1), Box("y", "loss", 1, 1, "loss")]
-    fig = draw_architecture(boxes, [("x", "f"), ("f", "y", "label")], groups=[(["f"], "x 2")], title="t")
+    fig = draw_architecture(boxes, [("x", "f"), ("f", "y", "label"), ("x", "y", "", "dashed")],
+                            groups=[(["f"], "x 2")], title="t")
     ax = fig.axes[0]
-    texts = {t.get_text() for t in ax.texts}
-    assert {"input", "layer", "loss", "label", "x 2"} <= texts
-    assert sum(1 for c in ax.get_children() if type(c).__name__ == "Annotation") == 2  # one arrow per edge
+    texts = [t.get_text() for t in ax.texts if type(t).__name__ != "Annotation"]  # arrows are annotations
+    assert sorted(texts) == sorted(["input", "layer", "loss", "label", "x 2"])  # an empty label draws no text
+    arrows = [c for c in ax.get_children() if type(c).__name__ == "Annotation"]
+    assert len(arrows) == 3  # one arrow per edge
+    assert [a.arrow_patch.get_linestyle() for a in arrows] == ["solid", "solid", "dashed"]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["data", "trained layer", "loss"]
     plt.close(fig)
 
@@ -45,6 +48,7 @@ def test_draw_architecture_draws_each_box_and_arrow():
     ([Box("a", "", 0, 0, "paint")], [], [], "unknown kind"),
     ([Box("a", "", 0, 0)], [("a", "b")], [], "'b' is not a box"),
     ([Box("a", "", 0, 0)], [], [(["a", "c"], "x 2")], "'c' is not a box"),
+    ([Box("a", "", 0, 0), Box("b", "", 0, 1)], [("a", "b", "", "dotted")], [], "unknown style"),
 ])
 def test_draw_architecture_errors(boxes, edges, groups, message):
     with pytest.raises(ValueError, match=message):

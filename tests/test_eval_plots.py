@@ -91,3 +91,4 @@ def test_plots_draw():
     assert plots.to_display(torch.rand(2, 3, 8, 8)).shape == (2, 8, 8, 3)
     ax = plots.plot_label_efficiency({"ssl": {1: [0.5, 0.6], 10: [0.8, 0.9]}, "raw": {1: 0.3, 10: 0.6}})
     assert len(ax.get_lines()) == 2
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "10"]  # a tick at each budget measured
