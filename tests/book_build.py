@@ -27,12 +27,18 @@ class BuiltBook:
     log: str
     chapters: list[str]  # toc entries under notebooks/, e.g. "notebooks/03_attention"
     executed: set[str]  # the entries built with the outputs of this test session
+    figures: dict[str, int]  # for those: how many image outputs their executed notebook holds
     mathjax_bundled: bool
 
 
 def _code(nb_path: Path) -> list[str]:
     cells = json.loads(nb_path.read_text())["cells"]
     return ["".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in cells]
+
+
+def _images(nb_path: Path) -> int:
+    cells = json.loads(nb_path.read_text())["cells"]
+    return sum(any(k.startswith("image/") for k in out.get("data", {})) for c in cells for out in c.get("outputs", []))
 
 
 def toc_files() -> list[str]:
@@ -51,12 +57,13 @@ def build(jupyter_book: str) -> BuiltBook:
         shutil.copytree(REPO / folder, src / folder, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
 
     chapters = [f for f in toc_files() if f.startswith("notebooks/")]
-    executed = set()
+    executed, figures = set(), {}
     for page in chapters:
         ran = EXECUTED / f"{page}.ipynb"
         if ran.exists() and _code(ran) == _code(REPO / f"{page}.ipynb"):
             shutil.copy2(ran, src / f"{page}.ipynb")
             executed.add(page)
+            figures[page] = _images(ran)
 
     config = yaml.safe_load((src / "_config.yml").read_text())
     config["execute"]["execute_notebooks"] = "off"  # nbval has run them; their outputs are in the copies
@@ -73,4 +80,4 @@ def build(jupyter_book: str) -> BuiltBook:
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     return BuiltBook(html=OUT / "_build" / "html", returncode=result.returncode,
                      log=result.stdout[-6000:] + result.stderr[-6000:], chapters=chapters, executed=executed,
-                     mathjax_bundled=bundled)
+                     figures=figures, mathjax_bundled=bundled)
