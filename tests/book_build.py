@@ -1,8 +1,8 @@
 """Build the book the way the tests see it: the pages of the notebooks nbval has just run, with their outputs.
 
 nbval writes every notebook whose cells all passed, with its outputs, to ``_build/executed/`` (see
-``conftest.py``). :func:`build` copies the book's sources, swaps in those executed copies (only where their code
-is the code of the notebook now in the tree), bundles MathJax when ``_mathjax/mathjax`` holds it (so that math is
+``conftest.py``). :func:`build` copies the book's sources, swaps in those executed copies (only where their cells
+are the cells of the notebook now in the tree), bundles MathJax when ``_mathjax/mathjax`` holds it (so that math is
 typeset without a network), and runs ``jupyter-book build`` without executing anything.
 """
 
@@ -31,7 +31,8 @@ class BuiltBook:
     mathjax_bundled: bool
 
 
-def _code(nb_path: Path) -> list[str]:
+def _sources(nb_path: Path) -> list[str]:
+    """Every cell's source, prose included: a copy run before the text changed is not the page to publish."""
     cells = json.loads(nb_path.read_text())["cells"]
     return ["".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in cells]
 
@@ -60,7 +61,7 @@ def build(jupyter_book: str) -> BuiltBook:
     executed, figures = set(), {}
     for page in chapters:
         ran = EXECUTED / f"{page}.ipynb"
-        if ran.exists() and _code(ran) == _code(REPO / f"{page}.ipynb"):
+        if ran.exists() and _sources(ran) == _sources(REPO / f"{page}.ipynb"):
             shutil.copy2(ran, src / f"{page}.ipynb")
             executed.add(page)
             figures[page] = _images(ran)
