@@ -189,6 +189,21 @@ def test_dino_head_shapes_and_cosine_logits():
         head(torch.randn(5, 15))
 
 
+def test_dino_head_batch_norm_normalises_each_hidden_unit_over_the_batch():
+    head = DINOHead(16, out_dim=10, hidden_dim=32, bottleneck_dim=8, nlayers=3, batch_norm=True)
+    kinds = [type(m).__name__ for m in head.mlp]
+    assert kinds == ["Linear", "BatchNorm1d", "GELU", "Linear", "BatchNorm1d", "GELU", "Linear"]
+    x = 5 + 3 * torch.randn(64, 16, generator=torch.Generator().manual_seed(0))
+    first = head.mlp[1](head.mlp[0](x))  # after the first BatchNorm, in training mode: batch statistics
+    torch.testing.assert_close(first.mean(0), torch.zeros(32), atol=1e-5, rtol=0)
+    torch.testing.assert_close(first.var(0, unbiased=False), torch.ones(32), atol=1e-2, rtol=0)  # eps = 1e-5
+    out = head(x)
+    assert out.shape == (64, 10) and out.abs().max() <= 1.0 + 1e-5  # still cosines
+    head.eval()  # running statistics: one sample alone gives the same logits as inside a batch
+    torch.testing.assert_close(head(x[:1]), head(x)[:1])
+    assert DINOHead(16, 10, 32, 8, nlayers=1, batch_norm=True).mlp[0].__class__.__name__ == "Linear"
+
+
 def test_patchify_equals_a_strided_convolution():
     x = torch.randn(2, 3, 8, 8)
     patches = patchify(x, 4)

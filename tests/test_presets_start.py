@@ -111,10 +111,8 @@ def test_simclr(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_dino(name):
     P = presets.get("dino", name)
-    crops = MultiCrop(global_size=P.image_size, local_size=P.local_size, n_local=P.n_local,
+    crops = MultiCrop(global_size=P.global_size, local_size=P.local_size, n_local=P.n_local,
                       global_scale=P.global_scale, local_scale=P.local_scale, jitter_strength=P.jitter_strength)
-    vit = ViT(image_size=P.image_size, patch_size=P.patch_size, n_embd=P.n_embd, depth=P.depth, n_head=P.n_head)
-    student = nn.Sequential(vit, DINOHead(P.n_embd, P.out_dim, P.head_hidden, P.bottleneck))
     center = torch.zeros(P.out_dim)
     images = torch.rand(FEW, 3, 32, 32)
 
@@ -126,7 +124,14 @@ def test_dino(name):
             teacher_out = [m(v) for v in views[:2]]
         return dino_loss(student_out, teacher_out, center, student_temp=P.student_temp, teacher_temp=P.teacher_temp)
 
-    one_step(student, loss_fn, images)
+    # the main run's ResNet and the short run's ViT, each under the same head
+    vit = ViT(image_size=P.global_size, patch_size=P.patch_size, n_embd=P.n_embd, depth=P.depth, n_head=P.n_head)
+    for backbone, width in ((ResNet(P.widths, P.depths), P.widths[-1]), (vit, P.n_embd)):
+        head = DINOHead(width, P.out_dim, P.head_hidden, P.bottleneck, batch_norm=P.head_batch_norm)
+        one_step(nn.Sequential(backbone, head), loss_fn, images)
+    # the race's SimCLR: the SimCLR chapter's preset of the same name, on the same ResNet and crops
+    S = presets.get("simclr", name)
+    assert S.view_size == P.global_size, "the race compares SimCLR and DINO on crops of one size"
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -2,13 +2,17 @@
 
 Built in the chapter *DINO: self-distillation without labels*, section *The DINO head*.
 
-    features (B, D) -> MLP (Linear, GELU, ..., Linear)   -> z (B, bottleneck)
+    features (B, D) -> MLP (Linear, [BatchNorm], GELU, ..., Linear)   -> z (B, bottleneck)
                     -> z / ||z||                          (every sample on the unit sphere)
                     -> z @ (W / ||W||_rows)^T             -> logits (B, K)
 
 The last layer is weight-normalised with its gain fixed to 1 (``norm_last_layer``): every one of the K
 prototype vectors has unit length, so a logit is a cosine similarity in [-1, 1] and the temperatures of the
 loss alone set how peaked the distributions are.
+
+``batch_norm=True`` puts a BatchNorm after each hidden linear layer, as the heads of the small-image
+benchmarks do (lightly's ``DINOProjectionHead(batch_norm=True)``, solo-learn's CIFAR recipes): on a small
+convolutional backbone trained for a few thousand steps it learns faster than the paper's ViT head.
 """
 
 from __future__ import annotations
@@ -27,12 +31,14 @@ class DINOHead(nn.Module):
         hidden_dim: width of the MLP's hidden layers.
         bottleneck_dim: width of the normalised bottleneck.
         nlayers: number of linear layers in the MLP (>= 1).
+        batch_norm: a BatchNorm1d after each hidden linear layer (before its GELU); batches must then hold
+            more than one sample in training mode.
         norm_last_layer: if True the prototypes keep unit length (gain fixed to 1); if False the gain g of
             each prototype is learned (``W = g * V / ||V||``), as the weight normalisation of Salimans & Kingma.
     """
 
     def __init__(self, in_dim: int, out_dim: int = 1024, hidden_dim: int = 512, bottleneck_dim: int = 128,
-                 nlayers: int = 3, norm_last_layer: bool = True):
+                 nlayers: int = 3, norm_last_layer: bool = True, batch_norm: bool = False):
         super().__init__()
         if nlayers < 1:
             raise ValueError(f"DINOHead: nlayers must be >= 1, got {nlayers}")
@@ -43,7 +49,7 @@ class DINOHead(nn.Module):
         for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
             layers.append(nn.Linear(a, b))
             if i < nlayers - 1:
-                layers.append(nn.GELU())
+                layers += [nn.BatchNorm1d(b), nn.GELU()] if batch_norm else [nn.GELU()]
         self.mlp = nn.Sequential(*layers)
         self.in_dim, self.out_dim = in_dim, out_dim
         self.prototypes = nn.Parameter(torch.empty(out_dim, bottleneck_dim))  # V, one row per prototype
