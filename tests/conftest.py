@@ -122,11 +122,13 @@ SLOWEST_NOTEBOOKS_FIRST = [
     "notebooks/07_dino.ipynb",  # 720 s
     "notebooks/solutions/09_speech.ipynb",  # 640 s
     "notebooks/solutions/08_clip.ipynb",  # 540 s
+    "notebooks/05_masked_words.ipynb",  # 500 s
     "notebooks/solutions/07_dino.ipynb",  # 350 s
     "notebooks/09_speech.ipynb",  # 330 s
     "notebooks/solutions/06_simclr.ipynb",  # 220 s
     "notebooks/08_clip.ipynb",  # 210 s
     "notebooks/04_gpt.ipynb",  # 200 s
+    "notebooks/solutions/05_masked_words.ipynb",  # 130 s
 ]
 
 

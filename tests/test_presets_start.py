@@ -148,7 +148,8 @@ def test_bert(name):
     # CBOW's vectors become the encoder's token embedding: same width
     context = torch.randint(0, P.vocab_size, (P.cbow_batch_size, 2 * P.cbow_window))
     one_step(CBOW(P.vocab_size, P.n_embd, ignore_ids=[0]), lambda m, b: m.loss(*b),
-             (context, torch.randint(5, P.vocab_size, (P.cbow_batch_size,))))
+             (context, torch.randint(5, P.vocab_size, (P.cbow_batch_size,)),
+              torch.randint(5, P.vocab_size, (P.cbow_batch_size, P.cbow_negatives))))
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -5,11 +5,13 @@ import io
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 from minissl import data
 from minissl.data import reviews, store
 from minissl.models import CBOW
-from minissl.models.cbow import cbow_batches
+from minissl.models.cbow import cbow_batches, noise_distribution
 from minissl.text import TokenizerFileError, WordTokenizer
 
 
@@ -84,30 +86,67 @@ def test_cbow_loss_by_hand():
     model = CBOW(vocab_size=7, dim=4, ignore_ids=[0])
     torch.nn.init.normal_(model.out.weight)
     context = torch.tensor([[0, 1, 2, 3]])  # id 0 is ignored: the bag is the mean of E[1], E[2], E[3]
-    target = torch.tensor([4])
+    target, negatives = torch.tensor([4]), torch.tensor([[5, 6, 5]])
     h = model.embed.weight[1:4].mean(0)
-    logits = model.out.weight @ h + model.out.bias
-    expected = -torch.log_softmax(logits, 0)[4]
-    torch.testing.assert_close(model.loss(context, target), expected)
+    U = model.out.weight
+    expected = -(F.logsigmoid(h @ U[4]) + F.logsigmoid(-(U[[5, 6, 5]] @ h)).sum())
+    torch.testing.assert_close(model.loss(context, target, negatives), expected)
     with pytest.raises(ValueError, match="expected context"):
-        model.loss(context, torch.tensor([4, 5]))
+        model.loss(context, torch.tensor([4, 5]), negatives)
     with pytest.raises(ValueError, match=r"shape \(B, L\)"):
         model.bag(torch.tensor([1, 2]))
+
+
+def test_cbow_loss_gradcheck_in_float64():
+    model = CBOW(vocab_size=6, dim=3, ignore_ids=[0]).double()
+    torch.nn.init.normal_(model.out.weight)
+    context, target = torch.tensor([[0, 1, 2, 3], [4, 5, 1, 0]]), torch.tensor([4, 2])
+    negatives = torch.tensor([[1, 5], [3, 3]])
+
+    class Loss(nn.Module):  # functional_call needs a forward
+        def __init__(self):
+            super().__init__()
+            self.cbow = model
+
+        def forward(self, *batch):
+            return self.cbow.loss(*batch)
+
+    def loss(E, U):
+        return torch.func.functional_call(Loss(), {"cbow.embed.weight": E, "cbow.out.weight": U},
+                                          (context, target, negatives))
+
+    E = torch.randn(6, 3, dtype=torch.float64, requires_grad=True)
+    U = torch.randn(6, 3, dtype=torch.float64, requires_grad=True)
+    assert model.loss(context, target, negatives).dtype == torch.float64  # computed in the inputs' precision
+    assert torch.autograd.gradcheck(loss, (E, U))
+
+
+def test_noise_distribution_is_unigram_to_the_three_quarters():
+    stream = torch.tensor([0, 1, 1, 1, 1, 2, 0])
+    noise = noise_distribution(stream, vocab_size=4, ignore_ids=[0])
+    expected = torch.tensor([0.0, 4 ** 0.75, 1.0, 0.0])
+    torch.testing.assert_close(noise, (expected / expected.sum()).float())
+    with pytest.raises(ValueError, match="no word that is not ignored"):
+        noise_distribution(torch.tensor([0, 0]), vocab_size=2, ignore_ids=[0])
 
 
 def test_cbow_batches_stay_inside_sentences_and_skip_ignored_words():
     pad, W = 0, 2
     stream = torch.tensor([pad] * W + [5, 6, 7] + [pad] * W + [8, 9] + [pad] * W)
-    batches = cbow_batches(stream, window=W, batch_size=64, ignore_ids=[pad], seed=1)
-    context, target = batches(0)
-    assert context.shape == (64, 2 * W) and target.shape == (64,)
+    batches = cbow_batches(stream, window=W, batch_size=64, ignore_ids=[pad], seed=1, negatives=3)
+    context, target, negatives = batches(0)
+    assert context.shape == (64, 2 * W) and target.shape == (64,) and negatives.shape == (64, 3)
     assert set(target.tolist()) == {5, 6, 7, 8, 9}
+    assert set(negatives.flatten().tolist()) <= {5, 6, 7, 8, 9}  # noise words are words, never padding
     for c, t in zip(context.tolist(), target.tolist()):
         sentence = {5, 6, 7} if t in (5, 6, 7) else {8, 9}
         assert set(c) - {pad} == sentence - {t}  # all its neighbours, from its own sentence only
-    torch.testing.assert_close(batches(3)[0], batches(3)[0])  # deterministic per step
+    for a, b in zip(batches(3), batches(3)):
+        torch.testing.assert_close(a, b)  # deterministic per step
     with pytest.raises(ValueError, match="longer than 2 \\* window"):
         cbow_batches(torch.tensor([1, 2]), window=2, batch_size=4)
+    with pytest.raises(ValueError, match="negatives must be at least 1"):
+        cbow_batches(stream, window=W, batch_size=4, ignore_ids=[pad], negatives=0)
 
 
 def test_cbow_gives_interchangeable_words_close_vectors():

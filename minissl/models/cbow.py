@@ -1,17 +1,17 @@
-"""CBOW: predict a hidden word from the bag of its neighbours (word2vec, Mikolov et al. 2013a, section 3.1).
+"""CBOW: predict a hidden word from the bag of its neighbours, trained with negative sampling (word2vec).
 
 Built in the chapter *Predicting missing words* (``notebooks/05_masked_words.ipynb``), section *The simplest
-masked-word predictor: CBOW*. For a hidden word ``w`` with context words ``c_1 .. c_2W`` (``W`` on each
-side):
+masked-word predictor: CBOW*. Mikolov et al. 2013a (section 3.1) define CBOW; Mikolov et al. 2013b (section 2.2)
+replace its softmax over every word by negative sampling. For a hidden word ``w`` with context words
+``c_1 .. c_2W`` (``W`` on each side) and ``K`` noise words ``n_1 .. n_K`` drawn from the unigram
+distribution raised to the power 3/4:
 
-    h = mean_j E[c_j]                   the bag of the neighbours, (B, D); their order is thrown away
-    logits = h U^T + b                  a score for every word of the vocabulary, (B, V)
-    loss = cross_entropy(logits, w)     the same softmax over all words as BERT's masked-word head
+    h = mean_j E[c_j]                                          the bag of the neighbours, (B, D); order is lost
+    loss = -log sigmoid(h . U[w]) - sum_k log sigmoid(-h . U[n_k])   tell the real word from K noise words
 
-``E`` (:attr:`CBOW.embed`) are the word vectors kept afterwards; ``U`` (:attr:`CBOW.out`) is used only in
-training. word2vec replaces the full softmax by negative sampling or a hierarchical softmax to scale to millions
-of words (Mikolov et al. 2013b); with eight thousand words the full softmax is affordable and keeps CBOW the
-exact bag-of-words version of the masked-word task.
+``E`` (:attr:`CBOW.embed`) are the word vectors kept afterwards; ``U`` (:attr:`CBOW.out`) are the output vectors,
+used only in training. Each step touches 1 + K output vectors instead of all V, so a step costs the same for a
+vocabulary of eight thousand words or of a million.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from minissl.models.bert import mean_pool
+from minissl.losses._checks import working_dtype
 
 
 class CBOW(nn.Module):
-    """Continuous bag of words with a softmax over the vocabulary.
+    """Continuous bag of words with a negative-sampling loss.
 
     Args:
         vocab_size: number of token ids V.
@@ -36,10 +36,9 @@ class CBOW(nn.Module):
         super().__init__()
         self.vocab_size, self.dim = vocab_size, dim
         self.embed = nn.Embedding(vocab_size, dim)  # E: the word vectors
-        self.out = nn.Linear(dim, vocab_size)  # U, b: used only by the loss
+        self.out = nn.Embedding(vocab_size, dim)  # U: output vectors, used only by the loss
         nn.init.normal_(self.embed.weight, std=0.01)  # small: the learned part soon dominates the cosines
-        nn.init.zeros_(self.out.weight)
-        nn.init.zeros_(self.out.bias)
+        nn.init.zeros_(self.out.weight)  # word2vec's start: every score 0, every probability 1/2
         ignore = torch.zeros(vocab_size, dtype=torch.bool)
         ignore[list(ignore_ids)] = True
         self.register_buffer("ignore", ignore, persistent=False)
@@ -48,18 +47,28 @@ class CBOW(nn.Module):
         """Mean word vector of the ids ``(B, L)`` that are not ignored -> ``(B, D)`` (zeros for an empty bag)."""
         if ids.dim() != 2:
             raise ValueError(f"CBOW: ids must have shape (B, L), got {tuple(ids.shape)}")
-        return mean_pool(self.embed(ids), self.ignore[ids])  # ignored ids are left out like padding
+        keep = (~self.ignore[ids]).to(self.embed.weight.dtype)  # (B, L)
+        weights = keep / keep.sum(1, keepdim=True).clamp(min=1)  # 1/n for the n kept words, 0 for the others
+        # embedding_bag sums the weighted vectors without building the (B, L, D) tensor: several times faster
+        return F.embedding_bag(ids, self.embed.weight, per_sample_weights=weights, mode="sum")
 
-    def forward(self, context: torch.Tensor) -> torch.Tensor:
-        """``context`` ``(B, 2W)`` ids around each hidden word -> logits ``(B, V)`` for the hidden word."""
-        return self.out(self.bag(context))
+    def loss(self, context: torch.Tensor, target: torch.Tensor, negatives: torch.Tensor) -> torch.Tensor:
+        """Negative-sampling loss, mean over the batch; a scalar.
 
-    def loss(self, context: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Cross-entropy of the hidden words ``target`` ``(B,)`` given their ``context`` ``(B, 2W)``; a scalar."""
-        if target.dim() != 1 or context.shape[0] != target.shape[0]:
-            raise ValueError(f"CBOW.loss: expected context (B, 2W) and target (B,); got {tuple(context.shape)} "
-                             f"and {tuple(target.shape)}")
-        return F.cross_entropy(self(context).float(), target)
+        Args:
+            context: ``(B, 2W)`` ids around each hidden word.
+            target: ``(B,)`` the hidden words.
+            negatives: ``(B, K)`` noise words for each blank (see :func:`cbow_batches`).
+        """
+        if (target.dim() != 1 or negatives.dim() != 2 or context.shape[0] != target.shape[0]
+                or negatives.shape[0] != target.shape[0]):
+            raise ValueError(f"CBOW.loss: expected context (B, 2W), target (B,) and negatives (B, K); got "
+                             f"{tuple(context.shape)}, {tuple(target.shape)} and {tuple(negatives.shape)}")
+        dtype = working_dtype(self.embed.weight)  # half precision raised to float32, float64 kept
+        h = self.bag(context).to(dtype)  # (B, D)
+        positive = (h * self.out(target).to(dtype)).sum(-1)  # (B,): score of the real word
+        noise = torch.einsum("bd,bkd->bk", h, self.out(negatives).to(dtype))  # (B, K): scores of the noise words
+        return -(F.logsigmoid(positive) + F.logsigmoid(-noise).sum(-1)).mean()
 
     @torch.no_grad()
     def neighbours(self, word_id: int, k: int = 8) -> list[int]:
@@ -72,18 +81,36 @@ class CBOW(nn.Module):
         return sims.topk(k).indices.tolist()
 
 
-def cbow_batches(stream: torch.Tensor, window: int, batch_size: int, ignore_ids=(), seed: int = 0):
-    """``batches(step) -> (context (B, 2W), target (B,))`` for :func:`minissl.train.fit`.
+def noise_distribution(stream: torch.Tensor, vocab_size: int, ignore_ids=(), power: float = 0.75) -> torch.Tensor:
+    """word2vec's noise distribution ``(V,)``: unigram counts of ``stream`` raised to ``power``, normalised;
+    ignored ids get probability 0. The power 3/4 draws rare words more often than their frequency
+    (Mikolov et al. 2013b, section 2.2)."""
+    counts = torch.bincount(stream, minlength=vocab_size).double()
+    counts[list(ignore_ids)] = 0
+    if counts.sum() == 0:
+        raise ValueError("noise_distribution: the stream holds no word that is not ignored")
+    noise = counts.pow(power)
+    return (noise / noise.sum()).float()
+
+
+def cbow_batches(stream: torch.Tensor, window: int, batch_size: int, ignore_ids=(), seed: int = 0,
+                 negatives: int = 10, noise: torch.Tensor | None = None):
+    """``batches(step) -> (context (B, 2W), target (B,), negatives (B, K))`` for :func:`minissl.train.fit`.
 
     ``stream`` is a 1-D tensor of token ids (sentences separated by ``window`` ignored ids, so that no bag
-    crosses a sentence boundary). Hidden words are drawn uniformly among the positions whose id is not ignored.
-    Deterministic per step, hence resumable.
+    crosses a sentence boundary). Hidden words are drawn uniformly among the positions whose id is not ignored;
+    the ``negatives`` noise words of each blank from ``noise`` (default: :func:`noise_distribution` of the
+    stream). Deterministic per step, hence resumable.
     """
     if stream.dim() != 1 or window < 1 or len(stream) <= 2 * window:
         raise ValueError(f"cbow_batches: need a 1-D stream longer than 2 * window; got shape "
                          f"{tuple(stream.shape)} and window={window}")
-    ignore = torch.zeros(int(stream.max()) + 1, dtype=torch.bool)
-    ignore[[i for i in ignore_ids if i < len(ignore)]] = True
+    if negatives < 1:
+        raise ValueError(f"cbow_batches: negatives must be at least 1, got {negatives}")
+    vocab_size = int(stream.max()) + 1 if noise is None else len(noise)
+    noise = noise_distribution(stream, vocab_size, ignore_ids) if noise is None else noise
+    ignore = torch.zeros(max(vocab_size, int(stream.max()) + 1), dtype=torch.bool)
+    ignore[list(ignore_ids)] = True
     positions = torch.arange(window, len(stream) - window)
     positions = positions[~ignore[stream[positions]]]  # only real words are hidden
     offsets = torch.cat([torch.arange(-window, 0), torch.arange(1, window + 1)])  # (2W,)
@@ -91,6 +118,7 @@ def cbow_batches(stream: torch.Tensor, window: int, batch_size: int, ignore_ids=
     def batches(step: int):
         g = torch.Generator().manual_seed(seed * 1_000_003 + step)
         centre = positions[torch.randint(len(positions), (batch_size,), generator=g)]  # (B,)
-        return stream[centre[:, None] + offsets], stream[centre]
+        noise_words = torch.multinomial(noise, batch_size * negatives, replacement=True, generator=g)
+        return stream[centre[:, None] + offsets], stream[centre], noise_words.view(batch_size, negatives)
 
     return batches

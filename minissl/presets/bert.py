@@ -10,26 +10,28 @@ from minissl.presets._common import H100_TIME, T4_TIME, cpu_time
 @dataclass(frozen=True)
 class BERTPreset:
     name: str
-    expected_time: str = cpu_time(800)  # the whole notebook on this machine class
+    expected_time: str = cpu_time(500)  # the whole notebook on this machine class
     seed: int = 0
     # corpus: the 2,000 movie reviews, a word vocabulary, rows [CLS] sentence sentence ... [SEP] [PAD]...
     vocab_size: int = 8000  # words, the five special tokens included
     block_size: int = 64  # tokens per pre-training row
     val_rows: int = 500  # held-out rows for the masked-word loss/accuracy
-    # CBOW (softmax over every word, like the MLM head)
-    cbow_window: int = 4  # neighbours on each side
-    cbow_steps: int = 1000
-    cbow_batch_size: int = 512
+    # CBOW with negative sampling (word2vec); its vectors are the encoder's starting word embedding
+    cbow_window: int = 16  # neighbours on each side: a wide bag catches what a sentence is about
+    cbow_negatives: int = 10  # noise words per blank
+    cbow_steps: int = 3000
+    cbow_batch_size: int = 1024
     cbow_lr: float = 1e-2
     # encoder
     n_layer: int = 2
     n_head: int = 4
     n_embd: int = 128  # = the CBOW vector size: the encoder's word embedding starts from the CBOW vectors
     dropout: float = 0.0
-    # masked-word pre-training (AdamW, warm-up + cosine); the GPT gets the same rows, steps and schedule
+    # masked-word pre-training (AdamW, warm-up + cosine); the GPT gets the same rows and schedule, and the
+    # number of steps that gives it the same training compute (FLOPs) as BERT's run
     mask_prob: float = 0.3
     batch_size: int = 64
-    steps: int = 300
+    steps: int = 400
     lr: float = 5e-3
     weight_decay: float = 0.01
     warmup_steps: int = 50
