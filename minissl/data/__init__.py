@@ -8,14 +8,15 @@ from minissl.data.cifar import CLASSES as CIFAR10_CLASSES
 from minissl.data.cifar import cifar10
 from minissl.data.emoji import emoji_styles, prepare_images
 from minissl.data.fsdd import spoken_digits
+from minissl.data.imdb import imdb_unlabelled
 from minissl.data.reviews import movie_reviews, sentence_polarity, subjectivity
 from minissl.data.store import DatasetError, data_root
 from minissl.data.text_sets import sentiment_sentences, tiny_shakespeare, wikitext2
 
 __all__ = [
     "CAPTIONS", "CIFAR10_CLASSES", "DatasetError", "cifar10", "cifar10_jpeg", "clip_captions", "data_root",
-    "emoji_styles", "movie_reviews", "prepare_images", "sentence_polarity", "sentiment_sentences", "spoken_digits",
-    "subjectivity", "tiny_shakespeare", "wikitext2",
+    "emoji_styles", "imdb_unlabelled", "movie_reviews", "prepare_images", "sentence_polarity", "sentiment_sentences",
+    "spoken_digits", "subjectivity", "tiny_shakespeare", "wikitext2",
 ]
 
 
